@@ -1,0 +1,74 @@
+"""Tiny random models of every supported family, built by the tests (no hub download).
+
+Each is saved with ``save_pretrained`` together with a word-level tokenizer made here, so the
+tests load it through ``tw.load_model(path)``: the same code path users run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import (
+    AutoModelForCausalLM,
+    Gemma2Config,
+    GemmaConfig,
+    GPT2Config,
+    GPTJConfig,
+    GPTNeoXConfig,
+    LlamaConfig,
+    MistralConfig,
+    OPTConfig,
+    PreTrainedTokenizerFast,
+    Qwen2Config,
+    Qwen3Config,
+)
+
+WORDS = [
+    "The", "Eiffel", "Tower", "Colosseum", "is", "located", "in", "the", "city", "of", "Paris",
+    "Rome", "Berlin", "Golden", "Gate", "Bridge", "a", "an", "and", "to", "was", "by", "speaks",
+    "plays",
+]
+SPECIALS = ["<pad>", "<unk>", "<eos>"]
+
+_COMMON = {"vocab_size": len(SPECIALS) + len(WORDS), "pad_token_id": 0, "eos_token_id": 2,
+           "bos_token_id": 2}
+_LLAMA_LIKE = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+               "num_key_value_heads": 2, "intermediate_size": 96, "max_position_embeddings": 64}
+
+CONFIGS = {
+    "gpt2": lambda: GPT2Config(n_layer=2, n_embd=64, n_head=4, n_positions=64, **_COMMON),
+    "gpt_neox": lambda: GPTNeoXConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
+                                      intermediate_size=96, max_position_embeddings=64,
+                                      **_COMMON),
+    "llama": lambda: LlamaConfig(**_LLAMA_LIKE, **_COMMON),
+    "mistral": lambda: MistralConfig(**_LLAMA_LIKE, **_COMMON),
+    "qwen2": lambda: Qwen2Config(**_LLAMA_LIKE, **_COMMON),
+    "qwen3": lambda: Qwen3Config(**_LLAMA_LIKE, head_dim=16, **_COMMON),
+    "gemma": lambda: GemmaConfig(**_LLAMA_LIKE, head_dim=32, **_COMMON),
+    "gemma2": lambda: Gemma2Config(**_LLAMA_LIKE, head_dim=16, **_COMMON),
+    "gptj": lambda: GPTJConfig(n_layer=2, n_embd=64, n_head=4, rotary_dim=8, n_positions=64,
+                               **_COMMON),
+    "opt": lambda: OPTConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
+                             ffn_dim=96, word_embed_proj_dim=64, max_position_embeddings=64,
+                             **_COMMON),
+}
+
+
+def make_tokenizer() -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over ``WORDS``: one token per word, split on whitespace."""
+    vocab = {w: i for i, w in enumerate(SPECIALS + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>",
+                                   eos_token="<eos>")
+
+
+def save_tiny_model(family: str, folder: Path, seed: int = 0) -> Path:
+    """Build a 2-layer random ``family`` model and its tokenizer into ``folder``."""
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(CONFIGS[family]())
+    model.save_pretrained(folder)
+    make_tokenizer().save_pretrained(folder)
+    return folder

@@ -1,0 +1,47 @@
+"""tracewidget: find where a language model computes a behaviour, by clicking through it.
+
+The engine (`tracewidget.tracing`) runs causal-tracing experiments on any HF causal LM through
+nnsight and returns `EffectGrid`s; the widget draws them as clickable heatmaps.
+"""
+
+from . import datasets
+from .models import (
+    Architecture,
+    ModelLoadError,
+    UnsupportedArchitectureError,
+    architecture,
+    load_model,
+    register_architecture,
+)
+from .tracing import (
+    CancelToken,
+    EffectGrid,
+    GridFormatError,
+    MetricError,
+    PromptError,
+    SweepCancelled,
+    noise_trace,
+    patch,
+    patch_heads,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Architecture",
+    "CancelToken",
+    "EffectGrid",
+    "GridFormatError",
+    "MetricError",
+    "ModelLoadError",
+    "PromptError",
+    "SweepCancelled",
+    "UnsupportedArchitectureError",
+    "architecture",
+    "datasets",
+    "load_model",
+    "noise_trace",
+    "patch",
+    "patch_heads",
+    "register_architecture",
+]

@@ -1,0 +1,27 @@
+"""The causal-tracing engine: pure functions over a loaded model that return `EffectGrid`s.
+
+No widgets here: the widget and the functional API both call these functions.
+"""
+
+from .executor import Site
+from .experiments import embedding_std, noise_trace, patch, patch_heads, window_layers
+from .grid import EffectGrid, GridFormatError
+from .metrics import METRICS, MetricError
+from .prompts import PromptError
+from .sweep import CancelToken, SweepCancelled
+
+__all__ = [
+    "METRICS",
+    "CancelToken",
+    "EffectGrid",
+    "GridFormatError",
+    "MetricError",
+    "PromptError",
+    "Site",
+    "SweepCancelled",
+    "embedding_std",
+    "noise_trace",
+    "patch",
+    "patch_heads",
+    "window_layers",
+]

@@ -1,0 +1,340 @@
+"""The experiments: interchange patching, ROME noise tracing, severed paths, heads.
+
+Causal tracing asks which internal activations *cause* an output. Run the model on a clean prompt
+("The Eiffel Tower is located in the city of" -> " Paris") and on a corrupt one (another subject,
+or the subject's embeddings drowned in noise); copy one activation from one run into the other and
+measure the score:
+
+* **restore** runs the corrupt prompt and pastes the clean activation at a site: how much of the
+  clean score comes back (is this site *sufficient*? ROME's "indirect effect").
+* **ablate** runs the clean prompt and pastes the corrupt activation: how much of the clean
+  score is lost (is this site *necessary*?).
+
+Sites are ``(component, layer, position)``: ``resid`` (a block's output), ``mlp`` and ``attn``
+(their outputs, optionally over a window of layers as in ROME), and ``head`` (one head's slice of
+the attention output projection's input). Every function here plans its runs and hands them to
+`run_sweep`; they differ only in which sites each run patches and where the values come from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from tracewidget.models.architectures import architecture, model_config, shape, submodule
+
+from .executor import Noise, Site, record
+from .grid import EffectGrid
+from .metrics import Metric, MetricFn, make_metric
+from .prompts import Prompt, PromptError, single_token, tokenize
+from .prompts import align as align_positions
+from .sweep import CancelToken, ProgressFn, Run, run_sweep
+
+COMPONENTS = ("resid", "mlp", "attn")
+ROME_WINDOW = 10
+
+
+def _model_name(model: Any) -> str:
+    return str(getattr(model_config(model), "_name_or_path", "") or type(model).__name__)
+
+
+def _check_layers(model: Any, layers: Any, what: str = "layers") -> list[int]:
+    n = shape(model).n_layers
+    chosen = list(range(n)) if layers is None else [int(x) for x in layers]
+    bad = [x for x in chosen if not 0 <= x < n]
+    if bad or not chosen:
+        raise ValueError(f"{what} {bad or chosen} out of range: the model has {n} layers "
+                         f"(0..{n - 1})")
+    return chosen
+
+
+def _check_columns(positions: Any, n_cols: int, labels: tuple[str, ...]) -> list[int]:
+    chosen = list(range(n_cols)) if positions is None else [int(p) for p in positions]
+    chosen = [p + n_cols if p < 0 else p for p in chosen]
+    bad = [p for p in chosen if not 0 <= p < n_cols]
+    if bad or not chosen:
+        raise ValueError(f"positions {bad or chosen} out of range: the prompt has {n_cols} "
+                         f"positions {list(labels)}")
+    return chosen
+
+
+def _check_context(model: Any, prompt: Prompt) -> None:
+    cfg = model_config(model)
+    limit = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+    if limit and len(prompt) > limit:
+        raise PromptError(f"the prompt has {len(prompt)} tokens but the model reads at most "
+                          f"{limit}; shorten it")
+
+
+def window_layers(layer: int, window: int, n_layers: int) -> range:
+    """ROME's window of layers centred on ``layer``: L - w//2 .. L + (w - 1)//2, clipped."""
+    return range(max(0, layer - window // 2), min(n_layers, layer - (-window // 2)))
+
+
+def _ids(prompt: Prompt) -> torch.Tensor:
+    return torch.tensor(prompt.ids, dtype=torch.long)
+
+
+def _metric(model: Any, metric: str | MetricFn, target: str | None, foil: str | None,
+            clean_logits: torch.Tensor) -> tuple[Metric, str]:
+    """Bind the metric; the default target is the model's own top-1 on the clean prompt."""
+    tok = model.tokenizer
+    target_id = (int(clean_logits[0].argmax()) if target is None
+                 else single_token(tok, target, "target"))
+    foil_id = None if foil is None else single_token(tok, foil, "foil")
+    return make_metric(metric, target_id, foil_id), tok.decode([target_id])
+
+
+def _check_component(component: str, allowed: tuple[str, ...]) -> None:
+    if component not in allowed:
+        raise ValueError(f"component must be one of {', '.join(allowed)}, got {component!r}")
+
+
+def _check_window(window: int) -> None:
+    if not isinstance(window, int) or window < 1:
+        raise ValueError(f"window must be a whole number of layers >= 1, got {window!r}")
+
+
+def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
+          foil: str | None = None, component: str = "resid", experiment: str = "restore",
+          metric: str | MetricFn = "prob", window: int = 1, layers: Any = None,
+          positions: Any = None, subject: str | None = None, align: bool = False,
+          batch_size: int | None = None, on_progress: ProgressFn | None = None,
+          cancel: CancelToken | None = None, progress: bool | None = None) -> EffectGrid:
+    """Interchange intervention over layer x position between a clean and a corrupt prompt.
+
+    Args:
+        clean, corrupt: the two prompts; with ``align=False`` they must tokenize to the same
+            length, with ``align=True`` their shared prefix and suffix are paired and the
+            differing middle becomes one position (see `tracewidget.tracing.prompts.align`).
+        target: the answer whose score is read (one token, e.g. " Paris"); default: the
+            model's top-1 prediction on the clean prompt. ``foil`` is the competing token for
+            ``metric="logit_diff"``.
+        component: "resid" (block output), "mlp" or "attn" (their outputs).
+        experiment: "restore" (run corrupt, paste clean) or "ablate" (run clean, paste corrupt).
+        metric: "prob", "logprob", "logit_diff" or a callable on last-position logits
+            ``[batch, vocab]`` returning ``[batch]``.
+        window: patch ``component`` at a window of layers around each row's layer (ROME uses 10
+            for mlp and attn); 1 patches one layer.
+        layers, positions: subsets of rows (layers) and columns (positions; negative counts from
+            the end) to sweep; default all.
+        subject: marks the subject's tokens in the grid's labels (default: the tokens that
+            differ between the prompts).
+        batch_size: runs per forward (default: as many as fit a 512 MiB budget).
+        on_progress: called as ``on_progress(done, total, partial_grid)`` after each batch.
+        cancel: a `CancelToken`; setting it stops the sweep between batches (`SweepCancelled`).
+        progress: show a tqdm bar (default: when no ``on_progress`` is given; it appears only
+            for sweeps longer than 2 s).
+
+    Returns:
+        an `EffectGrid` of scores, rows = layers, columns = positions of the clean prompt.
+    """
+    _check_component(component, COMPONENTS)
+    _check_window(window)
+    if experiment not in ("restore", "ablate"):
+        raise ValueError(f"experiment must be 'restore' or 'ablate', got {experiment!r}")
+    tok = model.tokenizer
+    clean_p = tokenize(tok, clean, subject)
+    corrupt_p = tokenize(tok, corrupt)
+    for p in (clean_p, corrupt_p):
+        _check_context(model, p)
+    alignment = align_positions(clean_p, corrupt_p, align)
+    layer_rows = _check_layers(model, layers)
+    cols = _check_columns(positions, len(alignment.pairs), alignment.labels)
+    n_layers = shape(model).n_layers
+    wanted = {(component, layer) for row in layer_rows
+              for layer in window_layers(row, window, n_layers)}
+    clean_acts, clean_logits = record(model, _ids(clean_p).unsqueeze(0), wanted)
+    corrupt_acts, corrupt_logits = record(model, _ids(corrupt_p).unsqueeze(0), wanted)
+    bound, target_text = _metric(model, metric, target, foil, clean_logits)
+    restore = experiment == "restore"
+    source_acts = clean_acts if restore else corrupt_acts
+    base = corrupt_p if restore else clean_p
+    runs = []
+    for r, row in enumerate(layer_rows):
+        for c, col in enumerate(cols):
+            clean_pos, corrupt_pos = alignment.pairs[col]
+            base_pos, source_pos = (corrupt_pos, clean_pos) if restore else (clean_pos, corrupt_pos)
+            runs.append(Run((r, c), tuple(
+                (Site(component, layer, base_pos), source_acts[component, layer][:, source_pos])
+                for layer in window_layers(row, window, n_layers))))
+    template = EffectGrid(
+        values=np.full((len(layer_rows), len(cols)), np.nan),
+        row_labels=[f"L{x}" for x in layer_rows],
+        col_labels=[alignment.labels[c] for c in cols],
+        subject=[i for i, c in enumerate(cols) if c in alignment.subject],
+        clean_score=float(bound(clean_logits)[0]), corrupt_score=float(bound(corrupt_logits)[0]),
+        experiment=experiment, component=component, metric=bound.name,
+        metric_label=bound.label, model_name=_model_name(model),
+        spec={"experiment_kind": "patch", "clean": clean, "corrupt": corrupt,
+              "target": target_text, "foil": foil, "component": component,
+              "experiment": experiment, "metric": bound.name, "window": window,
+              "layers": layer_rows, "positions": cols, "align": align, "subject": subject})
+    return run_sweep(model, _ids(base), runs, template, bound, batch_size=batch_size,
+                     on_progress=on_progress, cancel=cancel, progress=progress)
+
+
+def embedding_std(model: Any) -> float:
+    """Standard deviation of the token embedding matrix (every vocabulary row and dimension).
+
+    ROME measures the std over the embeddings of its dataset's subject tokens; the whole matrix
+    needs no dataset and gives the same order of magnitude. The noise is ``noise`` times this.
+    """
+    weight = submodule(model, architecture(model).embed).weight
+    return float(weight.detach().float().std())
+
+
+def _noise(model: Any, prompt: Prompt, samples: int, noise: float, absolute: bool,
+           seed: int) -> Noise:
+    if not prompt.subject:
+        raise PromptError("the subject has no tokens in the prompt")
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0 (a multiple of the embedding std, or an absolute "
+                         f"std with absolute=True), got {noise!r}")
+    scale = noise if absolute else noise * embedding_std(model)
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.randn(samples, len(prompt.subject), shape(model).d_model,
+                         generator=generator) * scale
+    return Noise(prompt.subject, values)
+
+
+def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None, *,
+                component: str = "resid", window: int | None = None, samples: int = 10,
+                noise: float = 3.0, absolute: bool = False, seed: int = 0,
+                sever: str | None = None, metric: str | MetricFn = "prob",
+                foil: str | None = None, layers: Any = None, positions: Any = None,
+                batch_size: int | None = None, on_progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None, progress: bool | None = None) -> EffectGrid:
+    """ROME causal tracing: corrupt the subject with noise, restore one site at a time.
+
+    The corrupt run adds Gaussian noise to the *token* embeddings (not the position embeddings)
+    of the subject's tokens only; its std is ``noise`` x `embedding_std` (ROME's "s3" for
+    ``noise=3``) or ``noise`` itself with ``absolute=True``. ``samples`` noised copies are drawn
+    once from ``seed``, so every cell sees the same draws; a cell's score is the metric averaged
+    over them. Each cell restores the clean ``component`` at its token: ``resid`` at one layer,
+    ``mlp``/``attn`` over ``window`` layers (default 10 for them, L-5 .. L+4, as ROME).
+
+    ``sever="mlp"`` (or ``"attn"``) is ROME's severed-path experiment: while a ``resid`` cell
+    restores layer L at token t, that component's outputs at token t in every later layer are
+    held at their corrupted values, which shows how much of the restored effect flows through it.
+
+    The default target is the model's top-1 prediction on the clean prompt.
+    """
+    _check_component(component, COMPONENTS)
+    window = (1 if component == "resid" else ROME_WINDOW) if window is None else window
+    _check_window(window)
+    if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):
+        raise ValueError("sever must be 'mlp' or 'attn' and applies to component='resid'")
+    prompt_p = tokenize(model.tokenizer, prompt, subject)
+    _check_context(model, prompt_p)
+    layer_rows = _check_layers(model, layers)
+    cols = _check_columns(positions, len(prompt_p), prompt_p.tokens)
+    corruption = _noise(model, prompt_p, samples, noise, absolute, seed)
+    n_layers = shape(model).n_layers
+    wanted = {(component, layer) for row in layer_rows
+              for layer in window_layers(row, window, n_layers)}
+    ids = _ids(prompt_p)
+    clean_acts, clean_logits = record(model, ids.unsqueeze(0), wanted)
+    severed = {(sever, layer) for layer in range(n_layers)} if sever else set()
+    corrupt_acts, corrupt_logits = record(model, ids.unsqueeze(0).expand(samples, -1).contiguous(),
+                                          severed, corruption)
+    bound, target_text = _metric(model, metric, target, foil, clean_logits)
+    runs = []
+    for r, row in enumerate(layer_rows):
+        for c, col in enumerate(cols):
+            patches = [(Site(component, layer, col),
+                        clean_acts[component, layer][:, col].expand(samples, -1))
+                       for layer in window_layers(row, window, n_layers)]
+            patches += [(Site(sever, layer, col), corrupt_acts[sever, layer][:, col])
+                        for layer in range(row + 1, n_layers)] if sever else []
+            runs.append(Run((r, c), tuple(patches)))
+    template = EffectGrid(
+        values=np.full((len(layer_rows), len(cols)), np.nan),
+        row_labels=[f"L{x}" for x in layer_rows],
+        col_labels=[prompt_p.tokens[c] for c in cols],
+        subject=[i for i, c in enumerate(cols) if c in prompt_p.subject],
+        clean_score=float(bound(clean_logits)[0]),
+        corrupt_score=float(bound(corrupt_logits).mean()),
+        experiment="restore", component=component, metric=bound.name, metric_label=bound.label,
+        model_name=_model_name(model),
+        spec={"experiment_kind": "noise_trace", "prompt": prompt, "subject": subject,
+              "target": target_text, "foil": foil, "component": component, "window": window,
+              "samples": samples, "noise": noise, "absolute": absolute, "seed": seed,
+              "sever": sever, "metric": bound.name, "layers": layer_rows, "positions": cols})
+    return run_sweep(model, ids, runs, template, bound, noise=corruption, repeats=samples,
+                     batch_size=batch_size, on_progress=on_progress, cancel=cancel,
+                     progress=progress)
+
+
+def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None, *,
+                layer: int | None = None, position: int = -1, foil: str | None = None,
+                experiment: str = "restore", metric: str | MetricFn = "prob",
+                subject: str | None = None, align: bool = False, batch_size: int | None = None,
+                on_progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                progress: bool | None = None) -> EffectGrid:
+    """Patch single attention heads: each head's slice of the attention output projection's
+    input (its output before the heads are mixed).
+
+    With ``layer`` given: heads x positions at that layer. Without: layers x heads at
+    ``position`` (default the last token, where attention moves the answer into place).
+    Grouped-query models work: a head here is a query head, whose output is its own slice.
+    """
+    if experiment not in ("restore", "ablate"):
+        raise ValueError(f"experiment must be 'restore' or 'ablate', got {experiment!r}")
+    tok = model.tokenizer
+    clean_p = tokenize(tok, clean, subject)
+    corrupt_p = tokenize(tok, corrupt)
+    for p in (clean_p, corrupt_p):
+        _check_context(model, p)
+    alignment = align_positions(clean_p, corrupt_p, align)
+    sizes = shape(model)
+    n_cols = len(alignment.pairs)
+    if layer is None:
+        layer_list = _check_layers(model, None)
+        cols = _check_columns([position], n_cols, alignment.labels)
+    else:
+        layer_list = _check_layers(model, [layer], "layer")
+        cols = _check_columns(None, n_cols, alignment.labels)
+    wanted = {("head", x) for x in layer_list}
+    clean_acts, clean_logits = record(model, _ids(clean_p).unsqueeze(0), wanted)
+    corrupt_acts, corrupt_logits = record(model, _ids(corrupt_p).unsqueeze(0), wanted)
+    bound, target_text = _metric(model, metric, target, foil, clean_logits)
+    restore = experiment == "restore"
+    source_acts = clean_acts if restore else corrupt_acts
+    base = corrupt_p if restore else clean_p
+
+    def site_run(cell: tuple[int, int], at_layer: int, col: int, head: int) -> Run:
+        clean_pos, corrupt_pos = alignment.pairs[col]
+        base_pos, source_pos = (corrupt_pos, clean_pos) if restore else (clean_pos, corrupt_pos)
+        value = source_acts["head", at_layer][:, source_pos].view(1, sizes.n_heads, -1)[:, head]
+        return Run(cell, ((Site("head", at_layer, base_pos, head), value),))
+
+    heads = range(sizes.n_heads)
+    if layer is None:
+        runs = [site_run((r, h), x, cols[0], h) for r, x in enumerate(layer_list) for h in heads]
+        rows, col_labels, row_name, col_name = [f"L{x}" for x in layer_list], \
+            [f"H{h}" for h in heads], "layer", "head"
+        subject_cols: list[int] = []
+    else:
+        runs = [site_run((h, c), layer_list[0], col, h) for h in heads
+                for c, col in enumerate(cols)]
+        rows, col_labels, row_name, col_name = [f"H{h}" for h in heads], \
+            [alignment.labels[c] for c in cols], "head", "token"
+        subject_cols = [i for i, c in enumerate(cols) if c in alignment.subject]
+    template = EffectGrid(
+        values=np.full((len(rows), len(col_labels)), np.nan), row_labels=rows,
+        col_labels=col_labels, row_name=row_name, col_name=col_name, subject=subject_cols,
+        clean_score=float(bound(clean_logits)[0]), corrupt_score=float(bound(corrupt_logits)[0]),
+        experiment=experiment, component="head", metric=bound.name, metric_label=bound.label,
+        model_name=_model_name(model),
+        spec={"experiment_kind": "patch_heads", "clean": clean, "corrupt": corrupt,
+              "target": target_text, "foil": foil, "layer": layer, "position": cols[0]
+              if layer is None else None, "experiment": experiment, "metric": bound.name,
+              "align": align, "subject": subject})
+    return run_sweep(model, _ids(base), runs, template, bound, batch_size=batch_size,
+                     on_progress=on_progress, cancel=cancel, progress=progress)
+

@@ -1,0 +1,110 @@
+"""Running a planned sweep: batching by a memory budget, progress, cancellation.
+
+A sweep is a list of `Run`s, each filling one cell of an `EffectGrid`. They are executed in
+batches (one forward each); after every batch the partial grid is reported and the cancellation
+token is checked, so a widget can draw cells as they arrive and stop a sweep within one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from tracewidget.models.architectures import model_config, shape
+
+from .executor import Noise, Patch, Site, run_patched
+from .grid import EffectGrid
+from .metrics import Metric
+
+ProgressFn = Callable[[int, int, EffectGrid], None]
+DEFAULT_MEMORY_BUDGET = 512 * 2**20
+
+
+class SweepCancelled(Exception):
+    """A sweep was cancelled; ``partial`` holds the cells computed before it stopped."""
+
+    def __init__(self, partial: EffectGrid) -> None:
+        super().__init__("the sweep was cancelled")
+        self.partial = partial
+
+
+class CancelToken:
+    """Thread-safe flag a caller sets to stop a running sweep between batches."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One patched forward pass (times the noise samples) that fills grid cell ``cell``."""
+
+    cell: tuple[int, int]
+    patches: tuple[tuple[Site, torch.Tensor], ...] = field(default=())
+
+
+def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+    """How many rows (forward passes) fit in ``memory_budget`` bytes at once.
+
+    Per row, a forward holds the logits at every position plus a few hidden-size and MLP-size
+    activations and the attention scores; 2x covers temporaries.
+    """
+    cfg = model_config(model)
+    sizes = shape(model)
+    ffn = getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) \
+        or getattr(cfg, "ffn_dim", None) or 4 * sizes.d_model
+    per_row = 4 * seq_len * (cfg.vocab_size + 8 * sizes.d_model + ffn
+                             + sizes.n_heads * seq_len) * 2
+    return max(1, memory_budget // per_row)
+
+
+def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: EffectGrid,
+              metric: Metric, *, noise: Noise | None = None, repeats: int = 1,
+              batch_size: int | None = None, on_progress: ProgressFn | None = None,
+              cancel: CancelToken | None = None, progress: bool | None = None) -> EffectGrid:
+    """Execute ``runs`` in batches and return ``template`` filled with their scores.
+
+    ``repeats`` copies of each run (noise samples) are averaged into one score. ``batch_size``
+    counts runs per forward; by default as many as fit the memory budget.
+    """
+    per_batch = batch_size or max(1, batch_rows(model, len(ids)) // repeats)
+    values = np.full(template.shape, math.nan)
+    total = len(runs)
+    bar = None
+    if progress or (progress is None and on_progress is None):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=f"{template.component} sweep", unit="cell", delay=2.0,
+                   leave=False)
+    try:
+        for start in range(0, total, per_batch):
+            if cancel is not None and cancel.cancelled:
+                raise SweepCancelled(template.with_values(values))
+            chunk = runs[start:start + per_batch]
+            patches = [Patch(i, site, value) for i, run in enumerate(chunk)
+                       for site, value in run.patches]
+            logits = run_patched(model, ids, len(chunk), patches, noise, repeats)
+            scores = metric(logits).view(len(chunk), repeats).mean(1)
+            for run, score in zip(chunk, scores.tolist(), strict=True):
+                values[run.cell] = score
+            done = start + len(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+            if on_progress is not None:
+                on_progress(done, total, template.with_values(values.copy()))
+    finally:
+        if bar is not None:
+            bar.close()
+    return template.with_values(values)
