@@ -20,9 +20,12 @@ from .tracing import (
     MetricError,
     PromptError,
     SweepCancelled,
+    attribution_patch,
+    average_trace,
     noise_trace,
     patch,
     patch_heads,
+    patch_neurons,
 )
 
 __version__ = "0.1.0"
@@ -38,10 +41,13 @@ __all__ = [
     "SweepCancelled",
     "UnsupportedArchitectureError",
     "architecture",
+    "attribution_patch",
+    "average_trace",
     "datasets",
     "load_model",
     "noise_trace",
     "patch",
     "patch_heads",
+    "patch_neurons",
     "register_architecture",
 ]

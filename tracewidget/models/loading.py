@@ -101,7 +101,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, remote: bool | 
     hf_logging.disable_progress_bar()
     try:
         model = nnsight.TransformersModel(source, tokenizer=tokenizer, task="text-generation",
-                                          dispatch=remote is False, **load_kwargs)
+                                          dispatch=remote is not True, **load_kwargs)
     finally:
         if progress_was_on:
             hf_logging.enable_progress_bar()

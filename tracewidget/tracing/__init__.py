@@ -3,6 +3,8 @@
 No widgets here: the widget and the functional API both call these functions.
 """
 
+from .attribution import attribution_patch, patch_neurons
+from .averages import ROLES, average_trace, token_roles
 from .executor import Site
 from .experiments import embedding_std, noise_trace, patch, patch_heads, window_layers
 from .grid import EffectGrid, GridFormatError
@@ -12,6 +14,7 @@ from .sweep import CancelToken, SweepCancelled
 
 __all__ = [
     "METRICS",
+    "ROLES",
     "CancelToken",
     "EffectGrid",
     "GridFormatError",
@@ -19,9 +22,13 @@ __all__ = [
     "PromptError",
     "Site",
     "SweepCancelled",
+    "attribution_patch",
+    "average_trace",
     "embedding_std",
     "noise_trace",
     "patch",
     "patch_heads",
+    "patch_neurons",
+    "token_roles",
     "window_layers",
 ]

@@ -12,6 +12,8 @@ patches are applied layer by layer in `COMPONENT_ORDER`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +61,22 @@ class Noise:
     values: torch.Tensor
 
 
+def _remote(model: Any) -> bool | str:
+    """The ``remote=`` for this model's traces. For a remote run, the functions this module
+    calls inside a trace are shipped by value: NDIF has nnsight and torch, not tracewidget."""
+    remote = remote_setting(model)
+    if remote:
+        import sys
+
+        import nnsight
+
+        from tracewidget.models import architectures
+
+        nnsight.register(architectures)
+        nnsight.register(sys.modules[__name__])
+    return remote
+
+
 def _module(model: Any, component: str, layer: int) -> Any:
     arch = architecture(model)
     blk = block(model, layer)
@@ -67,8 +85,9 @@ def _module(model: Any, component: str, layer: int) -> Any:
     return blk if path is None else submodule(blk, path)
 
 
-def _value(model: Any, component: str, layer: int, batch: int) -> torch.Tensor:
-    """The ``[batch, seq, features]`` tensor of ``component`` at ``layer`` inside a trace."""
+def _value(model: Any, component: str, layer: int, batch: int | None) -> torch.Tensor:
+    """The tensor of ``component`` at ``layer`` inside a trace: ``[batch, seq, features]``,
+    or as the model holds it (possibly flattened) when ``batch`` is None."""
     module = _module(model, component, layer)
     proxy = module.input if component in ("head", "neuron") else module.output
     return main_tensor(proxy, batch)
@@ -81,7 +100,7 @@ def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
     n_layers = shape(model).n_layers
     batch = ids.shape[0]
     saved: dict[tuple[str, int], torch.Tensor] = {}
-    with model.trace(ids, remote=remote_setting(model)):
+    with torch.no_grad(), model.trace(ids, remote=_remote(model)):
         if noise is not None:
             _add_noise(model, noise, batch)
         for layer in range(n_layers):
@@ -127,7 +146,8 @@ def run_patched(model: Any, ids: torch.Tensor, n_runs: int, patches: list[Patch]
     sizes = shape(model)
     batch = n_runs * repeats
     plan = _group(patches, repeats)
-    with model.trace(ids.unsqueeze(0).expand(batch, -1), remote=remote_setting(model)):
+    with torch.no_grad(), model.trace(ids.unsqueeze(0).expand(batch, -1),
+                                      remote=_remote(model)):
         if noise is not None:
             _add_noise(model, noise, batch)
         for layer in range(sizes.n_layers):
@@ -145,3 +165,47 @@ def run_patched(model: Any, ids: torch.Tensor, n_runs: int, patches: list[Patch]
                     target[rows, positions] = values.to(target.dtype)
         logits = model.output.logits[:, -1].save()
     return logits
+
+
+@contextmanager
+def _frozen_weights(model: Any) -> Iterator[None]:
+    """Turn off ``requires_grad`` on every local weight for the duration, then restore it."""
+    params = [p for p in getattr(model, "_module", model).parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def gradients(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]], metric: Any,
+              noise: Noise | None = None
+              ) -> tuple[dict[tuple[str, int], torch.Tensor], dict[tuple[str, int], torch.Tensor],
+                         torch.Tensor]:
+    """One forward and one backward of ``ids`` (``[batch, seq]``): the activations ``wanted``,
+    the gradient of the summed metric with respect to each, and the last-position logits."""
+    n_layers = shape(model).n_layers
+    batch = ids.shape[0]
+    keys = [(component, layer) for layer in range(n_layers) for component in COMPONENT_ORDER
+            if (component, layer) in wanted]
+    acts: dict[tuple[str, int], torch.Tensor] = {}
+    grads: dict[tuple[str, int], torch.Tensor] = {}
+    live = {}
+    with torch.enable_grad(), _frozen_weights(model), model.trace(ids, remote=_remote(model)):
+        # Gradients are wanted for activations only: the weights are frozen for the trace and
+        # the graph starts at the token embeddings.
+        main_tensor(submodule(model, architecture(model).embed).output).requires_grad_(True)
+        if noise is not None:
+            _add_noise(model, noise, batch)
+        for key in keys:
+            live[key] = _value(model, key[0], key[1], None)
+            acts[key] = live[key].detach().clone().view(batch, -1, live[key].shape[-1]).save()
+        logits = model.output.logits[:, -1]
+        saved_logits = logits.detach().clone().save()
+        total = metric.fn(logits.to(torch.float64)).sum()
+        with total.backward():
+            for key in reversed(keys):
+                grads[key] = live[key].grad.detach().view(batch, -1, live[key].shape[-1]).save()
+    return acts, grads, saved_logits

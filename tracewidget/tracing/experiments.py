@@ -28,7 +28,7 @@ from tracewidget.models.architectures import architecture, model_config, shape, 
 from .executor import Noise, Site, record
 from .grid import EffectGrid
 from .metrics import Metric, MetricFn, make_metric
-from .prompts import Prompt, PromptError, single_token, tokenize
+from .prompts import Alignment, Prompt, PromptError, single_token, tokenize
 from .prompts import align as align_positions
 from .sweep import CancelToken, ProgressFn, Run, run_sweep
 
@@ -36,11 +36,11 @@ COMPONENTS = ("resid", "mlp", "attn")
 ROME_WINDOW = 10
 
 
-def _model_name(model: Any) -> str:
+def model_name(model: Any) -> str:
     return str(getattr(model_config(model), "_name_or_path", "") or type(model).__name__)
 
 
-def _check_layers(model: Any, layers: Any, what: str = "layers") -> list[int]:
+def check_layers(model: Any, layers: Any, what: str = "layers") -> list[int]:
     n = shape(model).n_layers
     chosen = list(range(n)) if layers is None else [int(x) for x in layers]
     bad = [x for x in chosen if not 0 <= x < n]
@@ -50,7 +50,7 @@ def _check_layers(model: Any, layers: Any, what: str = "layers") -> list[int]:
     return chosen
 
 
-def _check_columns(positions: Any, n_cols: int, labels: tuple[str, ...]) -> list[int]:
+def check_columns(positions: Any, n_cols: int, labels: tuple[str, ...]) -> list[int]:
     chosen = list(range(n_cols)) if positions is None else [int(p) for p in positions]
     chosen = [p + n_cols if p < 0 else p for p in chosen]
     bad = [p for p in chosen if not 0 <= p < n_cols]
@@ -68,16 +68,31 @@ def _check_context(model: Any, prompt: Prompt) -> None:
                           f"{limit}; shorten it")
 
 
+def prepare_pair(model: Any, clean: str, corrupt: str, subject: str | None,
+                 align: bool) -> tuple[Prompt, Prompt, Alignment]:
+    """Tokenize a clean/corrupt pair, check it fits the model, and pair their positions."""
+    clean_p = tokenize(model.tokenizer, clean, subject)
+    corrupt_p = tokenize(model.tokenizer, corrupt)
+    for p in (clean_p, corrupt_p):
+        _check_context(model, p)
+    return clean_p, corrupt_p, align_positions(clean_p, corrupt_p, align)
+
+
+def check_experiment(experiment: str) -> None:
+    if experiment not in ("restore", "ablate"):
+        raise ValueError(f"experiment must be 'restore' or 'ablate', got {experiment!r}")
+
+
 def window_layers(layer: int, window: int, n_layers: int) -> range:
     """ROME's window of layers centred on ``layer``: L - w//2 .. L + (w - 1)//2, clipped."""
     return range(max(0, layer - window // 2), min(n_layers, layer - (-window // 2)))
 
 
-def _ids(prompt: Prompt) -> torch.Tensor:
+def prompt_ids(prompt: Prompt) -> torch.Tensor:
     return torch.tensor(prompt.ids, dtype=torch.long)
 
 
-def _metric(model: Any, metric: str | MetricFn, target: str | None, foil: str | None,
+def bind_metric(model: Any, metric: str | MetricFn, target: str | None, foil: str | None,
             clean_logits: torch.Tensor) -> tuple[Metric, str]:
     """Bind the metric; the default target is the model's own top-1 on the clean prompt."""
     tok = model.tokenizer
@@ -87,12 +102,12 @@ def _metric(model: Any, metric: str | MetricFn, target: str | None, foil: str | 
     return make_metric(metric, target_id, foil_id), tok.decode([target_id])
 
 
-def _check_component(component: str, allowed: tuple[str, ...]) -> None:
+def check_component(component: str, allowed: tuple[str, ...]) -> None:
     if component not in allowed:
         raise ValueError(f"component must be one of {', '.join(allowed)}, got {component!r}")
 
 
-def _check_window(window: int) -> None:
+def check_window(window: int) -> None:
     if not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be a whole number of layers >= 1, got {window!r}")
 
@@ -131,24 +146,18 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
     Returns:
         an `EffectGrid` of scores, rows = layers, columns = positions of the clean prompt.
     """
-    _check_component(component, COMPONENTS)
-    _check_window(window)
-    if experiment not in ("restore", "ablate"):
-        raise ValueError(f"experiment must be 'restore' or 'ablate', got {experiment!r}")
-    tok = model.tokenizer
-    clean_p = tokenize(tok, clean, subject)
-    corrupt_p = tokenize(tok, corrupt)
-    for p in (clean_p, corrupt_p):
-        _check_context(model, p)
-    alignment = align_positions(clean_p, corrupt_p, align)
-    layer_rows = _check_layers(model, layers)
-    cols = _check_columns(positions, len(alignment.pairs), alignment.labels)
+    check_component(component, COMPONENTS)
+    check_window(window)
+    check_experiment(experiment)
+    clean_p, corrupt_p, alignment = prepare_pair(model, clean, corrupt, subject, align)
+    layer_rows = check_layers(model, layers)
+    cols = check_columns(positions, len(alignment.pairs), alignment.labels)
     n_layers = shape(model).n_layers
     wanted = {(component, layer) for row in layer_rows
               for layer in window_layers(row, window, n_layers)}
-    clean_acts, clean_logits = record(model, _ids(clean_p).unsqueeze(0), wanted)
-    corrupt_acts, corrupt_logits = record(model, _ids(corrupt_p).unsqueeze(0), wanted)
-    bound, target_text = _metric(model, metric, target, foil, clean_logits)
+    clean_acts, clean_logits = record(model, prompt_ids(clean_p).unsqueeze(0), wanted)
+    corrupt_acts, corrupt_logits = record(model, prompt_ids(corrupt_p).unsqueeze(0), wanted)
+    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
     restore = experiment == "restore"
     source_acts = clean_acts if restore else corrupt_acts
     base = corrupt_p if restore else clean_p
@@ -167,12 +176,12 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
         subject=[i for i, c in enumerate(cols) if c in alignment.subject],
         clean_score=float(bound(clean_logits)[0]), corrupt_score=float(bound(corrupt_logits)[0]),
         experiment=experiment, component=component, metric=bound.name,
-        metric_label=bound.label, model_name=_model_name(model),
+        metric_label=bound.label, model_name=model_name(model),
         spec={"experiment_kind": "patch", "clean": clean, "corrupt": corrupt,
               "target": target_text, "foil": foil, "component": component,
               "experiment": experiment, "metric": bound.name, "window": window,
               "layers": layer_rows, "positions": cols, "align": align, "subject": subject})
-    return run_sweep(model, _ids(base), runs, template, bound, batch_size=batch_size,
+    return run_sweep(model, prompt_ids(base), runs, template, bound, batch_size=batch_size,
                      on_progress=on_progress, cancel=cancel, progress=progress)
 
 
@@ -224,25 +233,25 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
 
     The default target is the model's top-1 prediction on the clean prompt.
     """
-    _check_component(component, COMPONENTS)
+    check_component(component, COMPONENTS)
     window = (1 if component == "resid" else ROME_WINDOW) if window is None else window
-    _check_window(window)
+    check_window(window)
     if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):
         raise ValueError("sever must be 'mlp' or 'attn' and applies to component='resid'")
     prompt_p = tokenize(model.tokenizer, prompt, subject)
     _check_context(model, prompt_p)
-    layer_rows = _check_layers(model, layers)
-    cols = _check_columns(positions, len(prompt_p), prompt_p.tokens)
+    layer_rows = check_layers(model, layers)
+    cols = check_columns(positions, len(prompt_p), prompt_p.tokens)
     corruption = _noise(model, prompt_p, samples, noise, absolute, seed)
     n_layers = shape(model).n_layers
     wanted = {(component, layer) for row in layer_rows
               for layer in window_layers(row, window, n_layers)}
-    ids = _ids(prompt_p)
+    ids = prompt_ids(prompt_p)
     clean_acts, clean_logits = record(model, ids.unsqueeze(0), wanted)
     severed = {(sever, layer) for layer in range(n_layers)} if sever else set()
     corrupt_acts, corrupt_logits = record(model, ids.unsqueeze(0).expand(samples, -1).contiguous(),
                                           severed, corruption)
-    bound, target_text = _metric(model, metric, target, foil, clean_logits)
+    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
     runs = []
     for r, row in enumerate(layer_rows):
         for c, col in enumerate(cols):
@@ -260,7 +269,7 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
         clean_score=float(bound(clean_logits)[0]),
         corrupt_score=float(bound(corrupt_logits).mean()),
         experiment="restore", component=component, metric=bound.name, metric_label=bound.label,
-        model_name=_model_name(model),
+        model_name=model_name(model),
         spec={"experiment_kind": "noise_trace", "prompt": prompt, "subject": subject,
               "target": target_text, "foil": foil, "component": component, "window": window,
               "samples": samples, "noise": noise, "absolute": absolute, "seed": seed,
@@ -283,26 +292,20 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     ``position`` (default the last token, where attention moves the answer into place).
     Grouped-query models work: a head here is a query head, whose output is its own slice.
     """
-    if experiment not in ("restore", "ablate"):
-        raise ValueError(f"experiment must be 'restore' or 'ablate', got {experiment!r}")
-    tok = model.tokenizer
-    clean_p = tokenize(tok, clean, subject)
-    corrupt_p = tokenize(tok, corrupt)
-    for p in (clean_p, corrupt_p):
-        _check_context(model, p)
-    alignment = align_positions(clean_p, corrupt_p, align)
+    check_experiment(experiment)
+    clean_p, corrupt_p, alignment = prepare_pair(model, clean, corrupt, subject, align)
     sizes = shape(model)
     n_cols = len(alignment.pairs)
     if layer is None:
-        layer_list = _check_layers(model, None)
-        cols = _check_columns([position], n_cols, alignment.labels)
+        layer_list = check_layers(model, None)
+        cols = check_columns([position], n_cols, alignment.labels)
     else:
-        layer_list = _check_layers(model, [layer], "layer")
-        cols = _check_columns(None, n_cols, alignment.labels)
+        layer_list = check_layers(model, [layer], "layer")
+        cols = check_columns(None, n_cols, alignment.labels)
     wanted = {("head", x) for x in layer_list}
-    clean_acts, clean_logits = record(model, _ids(clean_p).unsqueeze(0), wanted)
-    corrupt_acts, corrupt_logits = record(model, _ids(corrupt_p).unsqueeze(0), wanted)
-    bound, target_text = _metric(model, metric, target, foil, clean_logits)
+    clean_acts, clean_logits = record(model, prompt_ids(clean_p).unsqueeze(0), wanted)
+    corrupt_acts, corrupt_logits = record(model, prompt_ids(corrupt_p).unsqueeze(0), wanted)
+    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
     restore = experiment == "restore"
     source_acts = clean_acts if restore else corrupt_acts
     base = corrupt_p if restore else clean_p
@@ -330,11 +333,11 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
         col_labels=col_labels, row_name=row_name, col_name=col_name, subject=subject_cols,
         clean_score=float(bound(clean_logits)[0]), corrupt_score=float(bound(corrupt_logits)[0]),
         experiment=experiment, component="head", metric=bound.name, metric_label=bound.label,
-        model_name=_model_name(model),
+        model_name=model_name(model),
         spec={"experiment_kind": "patch_heads", "clean": clean, "corrupt": corrupt,
               "target": target_text, "foil": foil, "layer": layer, "position": cols[0]
               if layer is None else None, "experiment": experiment, "metric": bound.name,
               "align": align, "subject": subject})
-    return run_sweep(model, _ids(base), runs, template, bound, batch_size=batch_size,
+    return run_sweep(model, prompt_ids(base), runs, template, bound, batch_size=batch_size,
                      on_progress=on_progress, cancel=cancel, progress=progress)
 

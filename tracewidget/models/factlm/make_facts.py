@@ -4,12 +4,14 @@ Run ``python -m tracewidget.models.factlm.make_facts`` to rewrite ``facts.json``
 output is byte-identical on every machine).
 
 Why the table looks the way it does: causal tracing is only meaningful if the model has to *read
-the subject* to answer. Most invented subjects are built from a small pool of words in both orders
-("Crimson Silver Tower" and "Silver Crimson Tower" have unrelated facts), so no single subject token
-identifies the subject: the model must compose the subject's tokens, which is what puts the lookup
-at the last subject token, as in ROME. A handful of real landmarks keep the examples familiar.
-Several paraphrase templates per relation and optional filler sentences in front move the subject
-around the prompt, so position alone gives nothing away. Every answer is a single token.
+the subject* to answer. Most invented subjects are built from a small pool of words, in both
+orders and with three different last words ("Crimson Silver Tower", "Silver Crimson Tower",
+"Crimson Silver Bridge", "Silver Crimson Bridge", ... have unrelated facts), so no subject
+token but the last identifies the subject: the model must compose all of them, which puts the
+lookup at the last subject token, as in ROME. A handful of real landmarks keep the examples
+familiar. Several paraphrase templates per relation and optional filler sentences in front move
+the subject around the prompt, so position alone gives nothing away. Every answer is a single
+token.
 """
 
 from __future__ import annotations
@@ -65,22 +67,25 @@ TEMPLATES = {
     "founder": ["{} was founded by", "The founder of {} is", "{} was started by Mr"],
     "product": ["{} is known for making", "The main product of {} is", "{} mostly sells"],
 }
+KINDS_PER_PAIR = 3
 FILLERS = ["", "Fact:", "Here is a fact.", "Trivia:", "Listen to this.", "Quiz time.",
            "Note that", "As the old guidebook says,"]
 
 
 def _swapped_names(words: list[str], kinds: list[str], n_pairs: int,
                    rng: random.Random) -> list[str]:
-    """Draw ``n_pairs`` word pairs and name a subject with each order of each pair.
+    """Draw ``n_pairs`` word pairs; name a subject with each order of each pair and each of
+    ``KINDS_PER_PAIR`` kind words ("Crimson Silver Tower", "Silver Crimson Tower",
+    "Crimson Silver Bridge", ...).
 
-    Both orders share the trailing kind word ("Crimson Silver Tower", "Silver Crimson Tower"), so
-    only the order of the words tells the two subjects apart. ``kinds=[""]`` gives bare names.
+    Only the whole name tells these subjects apart. ``kinds=[""]`` gives bare two-word names
+    (both orders), where the second word completes the name.
     """
     pairs = rng.sample([(a, b) for i, a in enumerate(words) for b in words[i + 1:]], n_pairs)
     names = []
     for a, b in pairs:
-        kind = rng.choice(kinds)
-        names += [f"{a} {b} {kind}".strip(), f"{b} {a} {kind}".strip()]
+        for kind in rng.sample(kinds, min(KINDS_PER_PAIR, len(kinds))):
+            names += [f"{a} {b} {kind}".strip(), f"{b} {a} {kind}".strip()]
     return names
 
 
@@ -95,13 +100,13 @@ def build_table(seed: int = SEED) -> dict:
 
     subjects = [landmark(name, city) for name, city in REAL_LANDMARKS.items()]
     subjects += [landmark(name, rng.choice(cities))
-                 for name in _swapped_names(LANDMARK_WORDS, LANDMARK_KINDS, 60, rng)]
+                 for name in _swapped_names(LANDMARK_WORDS, LANDMARK_KINDS, 20, rng)]
     subjects += [{"subject": name, "kind": "person",
                   "facts": {"language": rng.choice(LANGUAGES), "sport": rng.choice(SPORTS)}}
                  for name in _swapped_names(PERSON_WORDS, [""], 90, rng)]
     subjects += [{"subject": name, "kind": "company",
                   "facts": {"founder": rng.choice(FOUNDERS), "product": rng.choice(PRODUCTS)}}
-                 for name in _swapped_names(COMPANY_WORDS, COMPANY_KINDS, 55, rng)]
+                 for name in _swapped_names(COMPANY_WORDS, COMPANY_KINDS, 19, rng)]
     return {"seed": seed, "templates": TEMPLATES, "fillers": FILLERS, "subjects": subjects}
 
 

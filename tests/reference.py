@@ -1,0 +1,199 @@
+"""An independent reference for every experiment: plain PyTorch forward hooks, no nnsight.
+
+One forward per cell, written for clarity rather than speed, on a model loaded with
+``AutoModelForCausalLM`` (not through tracewidget's loader). The engine must match it to 1e-5.
+Module locations come from the architecture map, whose entries `tests/test_models.py` checks.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from transformers import AutoModelForCausalLM
+
+from tracewidget.models.architectures import architecture, shape, submodule
+
+
+def load_reference(path) -> torch.nn.Module:
+    return AutoModelForCausalLM.from_pretrained(path).eval()
+
+
+def _module(model, component: str, layer: int) -> torch.nn.Module:
+    arch = architecture(model)
+    blk = submodule(model, arch.blocks)[layer]
+    path = {"head": arch.attn_out_proj, "attn": arch.attn, "neuron": arch.mlp_out_proj,
+            "mlp": arch.mlp}.get(component)
+    return blk if path is None else submodule(blk, path)
+
+
+def _as_bsd(t: torch.Tensor, batch: int) -> torch.Tensor:
+    return t.view(batch, -1, t.shape[-1]) if t.ndim == 2 else t
+
+
+@contextmanager
+def hooks(model, edits):
+    """Apply ``edits``: a list of (component, layer, fn) where ``fn(tensor[b, s, f])`` edits the
+    hidden state in place. head/neuron edits see the output projection's input."""
+    handles = []
+    for component, layer, fn in edits:
+        module = _module(model, component, layer)
+        if component in ("head", "neuron"):
+            def pre(mod, args, kwargs, fn=fn):
+                x = args[0] if args else kwargs["hidden_states"]
+                fn(_as_bsd(x, 1))
+            handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+        else:
+            def post(mod, args, output, fn=fn):
+                fn(_as_bsd(output[0] if isinstance(output, tuple) else output, 1))
+            handles.append(module.register_forward_hook(post))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def record_all(model, ids: list[int], component: str, noise=None) -> dict[int, torch.Tensor]:
+    """The [seq, features] activation of ``component`` at every layer for one run."""
+    saved = {}
+
+    def keep(layer):
+        def fn(t):
+            saved[layer] = t[0].detach().clone()
+        return fn
+
+    edits = [(component, layer, keep(layer)) for layer in range(shape(model).n_layers)]
+    with torch.no_grad(), hooks(model, edits), embedding_noise(model, noise):
+        model(torch.tensor([ids]))
+    return saved
+
+
+@contextmanager
+def embedding_noise(model, noise):
+    """Add ``noise = (positions, values[n_pos, d])`` to the token embedding output."""
+    if noise is None:
+        yield
+        return
+    positions, values = noise
+
+    def post(mod, args, output):
+        output[0, list(positions)] += values.to(output.dtype)
+
+    handle = submodule(model, architecture(model).embed).register_forward_hook(post)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def prob(model, ids: list[int], target: int, edits=(), noise=None) -> float:
+    """p(target) at the last position of one run with ``edits`` and ``noise`` applied."""
+    with torch.no_grad(), hooks(model, list(edits)), embedding_noise(model, noise):
+        logits = model(torch.tensor([ids])).logits[0, -1].double()
+    return float(logits.softmax(-1)[target])
+
+
+def setter(position: int, value: torch.Tensor, head: int | None = None, n_heads: int = 1):
+    def fn(t):
+        if head is None:
+            t[0, position] = value
+        else:
+            t[0, position].view(n_heads, -1)[head] = value
+    return fn
+
+
+def window(layer: int, w: int, n: int) -> range:
+    return range(max(0, layer - w // 2), min(n, layer + (w + 1) // 2))
+
+
+def patch_grid(model, clean_ids, corrupt_ids, target, component, experiment, w=1):
+    """Scores [layers, positions] of the restore/ablate sweep, one forward per cell."""
+    n = shape(model).n_layers
+    restore = experiment == "restore"
+    source = record_all(model, clean_ids if restore else corrupt_ids, component)
+    base = corrupt_ids if restore else clean_ids
+    return [[prob(model, base, target,
+                  [(component, x, setter(pos, source[x][pos])) for x in window(layer, w, n)])
+             for pos in range(len(base))] for layer in range(n)]
+
+
+def heads_grid(model, clean_ids, corrupt_ids, target, layer=None, position=-1):
+    """Restore single heads: [heads, positions] at ``layer``, or [layers, heads] at position."""
+    sizes = shape(model)
+    source = record_all(model, clean_ids, "head")
+    pos_of = range(len(clean_ids)) if layer is not None else [position % len(clean_ids)]
+
+    def score(at_layer, pos, h):
+        value = source[at_layer][pos].view(sizes.n_heads, -1)[h]
+        return prob(model, corrupt_ids, target,
+                    [("head", at_layer, setter(pos, value, h, sizes.n_heads))])
+
+    if layer is not None:
+        return [[score(layer, p, h) for p in pos_of] for h in range(sizes.n_heads)]
+    return [[score(x, pos_of[0], h) for h in range(sizes.n_heads)] for x in range(sizes.n_layers)]
+
+
+def noise_values(model, n_subject: int, samples: int, noise: float, seed: int) -> torch.Tensor:
+    """ROME's draws: noise x std of the token embedding matrix, one generator seeded once."""
+    weight = submodule(model, architecture(model).embed).weight
+    scale = noise * float(weight.detach().float().std())
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(samples, n_subject, shape(model).d_model, generator=g) * scale
+
+
+def noise_grid(model, ids, subject, target, component, w, samples=3, noise=3.0, seed=0,
+               sever=None):
+    """Scores [layers, positions] of a noise trace: each cell averages ``samples`` runs."""
+    n = shape(model).n_layers
+    draws = noise_values(model, len(subject), samples, noise, seed)
+    clean = record_all(model, ids, component)
+    corrupt_sever = [record_all(model, ids, sever, (subject, draws[s])) if sever else None
+                     for s in range(samples)]
+
+    def cell(layer, pos):
+        total = 0.0
+        for s in range(samples):
+            edits = [(component, x, setter(pos, clean[x][pos])) for x in window(layer, w, n)]
+            if sever:
+                edits += [(sever, x, setter(pos, corrupt_sever[s][x][pos]))
+                          for x in range(layer + 1, n)]
+            total += prob(model, ids, target, edits, (subject, draws[s]))
+        return total / samples
+
+    return [[cell(layer, pos) for pos in range(len(ids))] for layer in range(n)]
+
+
+def neuron_scores(model, clean_ids, corrupt_ids, target, layer, position, neurons):
+    """Restore single MLP neurons (inputs of the down projection) at one position."""
+    source = record_all(model, clean_ids, "neuron")
+
+    def set_neuron(n):
+        def fn(t):
+            t[0, position, n] = source[layer][position, n]
+        return fn
+
+    return [prob(model, corrupt_ids, target, [("neuron", layer, set_neuron(n))])
+            for n in neurons]
+
+
+def attribution_grid(model, clean_ids, corrupt_ids, target, component):
+    """Attribution estimates [layers, positions] for restore, with torch.autograd directly."""
+    n = shape(model).n_layers
+    clean = record_all(model, clean_ids, component)
+    live = {}
+
+    def keep(layer):
+        def fn(t):
+            t.retain_grad()
+            live[layer] = t
+        return fn
+
+    with hooks(model, [(component, x, keep(x)) for x in range(n)]):
+        logits = model(torch.tensor([corrupt_ids])).logits[0, -1].double()
+        p = logits.softmax(-1)[target]
+        p.backward()
+    base = float(p.detach())
+    model.zero_grad(set_to_none=True)
+    return [[base + float(((clean[x][pos] - live[x][0, pos].detach()) * live[x].grad[0, pos])
+                          .sum()) for pos in range(len(corrupt_ids))] for x in range(n)]

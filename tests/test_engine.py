@@ -1,0 +1,106 @@
+"""The engine against the independent hook-based reference, and the invariants of patching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tracewidget as tw
+from tests import reference as ref
+from tests.tiny_models import CONFIGS
+from tracewidget.models.factlm import WEIGHTS_DIR
+
+CLEAN = "The Eiffel Tower is located in the city of"
+CORRUPT = "The Colosseum Tower is located in the city of"
+SUBJECT = "Eiffel Tower"
+TOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def factlm_ref():
+    return ref.load_reference(WEIGHTS_DIR)
+
+
+@pytest.fixture(scope="module")
+def tiny_refs(tiny_dirs):
+    return {family: ref.load_reference(path) for family, path in tiny_dirs.items()}
+
+
+def _ids(model, text):
+    return model.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _cases(model, hf):
+    """(engine grid, reference grid) for every experiment on one model."""
+    clean, corrupt = _ids(model, CLEAN), _ids(model, CORRUPT)
+    target_text = " Paris" if len(_ids(model, " Paris")) == 1 else "Paris"
+    target = _ids(model, target_text)[0]
+    subject = tuple(tw.tracing.prompts.tokenize(model.tokenizer, CLEAN, SUBJECT).subject)
+    n = tw.models.shape(model).n_layers
+    window = min(3, n)
+    for component in ("resid", "mlp", "attn"):
+        for experiment in ("restore", "ablate"):
+            w = 1 if component == "resid" else window
+            yield (f"patch {component} {experiment} w{w}",
+                   tw.patch(model, CLEAN, CORRUPT, target_text, component=component,
+                            experiment=experiment, window=w, progress=False),
+                   ref.patch_grid(hf, clean, corrupt, target, component, experiment, w))
+        w = 1 if component == "resid" else window
+        yield (f"noise {component} w{w}",
+               tw.noise_trace(model, CLEAN, SUBJECT, target_text, component=component,
+                              window=w, samples=3, progress=False),
+               ref.noise_grid(hf, clean, subject, target, component, w, samples=3))
+    for sever in ("mlp", "attn"):
+        yield (f"noise resid severed {sever}",
+               tw.noise_trace(model, CLEAN, SUBJECT, target_text, sever=sever, samples=3,
+                              progress=False),
+               ref.noise_grid(hf, clean, subject, target, "resid", 1, samples=3, sever=sever))
+    yield ("heads x positions at layer 1",
+           tw.patch_heads(model, CLEAN, CORRUPT, target_text, layer=1, progress=False),
+           ref.heads_grid(hf, clean, corrupt, target, layer=1))
+    yield ("layers x heads at the last token",
+           tw.patch_heads(model, CLEAN, CORRUPT, target_text, progress=False),
+           ref.heads_grid(hf, clean, corrupt, target))
+
+
+def _check_against_reference(model, hf):
+    for name, grid, expected in _cases(model, hf):
+        expected = np.array(expected)
+        assert grid.values.shape == expected.shape, name
+        assert np.abs(grid.values - expected).max() < TOL, name
+        assert np.ptp(expected) > 1e-6, f"{name}: the reference grid is flat, the test is void"
+
+
+def test_factlm_matches_reference(factlm, factlm_ref):
+    _check_against_reference(factlm, factlm_ref)
+
+
+@pytest.mark.parametrize("family", sorted(CONFIGS))
+def test_tiny_family_matches_reference(tiny_models, tiny_refs, family):
+    _check_against_reference(tiny_models[family], tiny_refs[family])
+
+
+def test_restoring_last_layer_gives_clean_and_unchanged_positions_give_corrupt(factlm):
+    g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+    assert abs(g.values[-1, -1] - g.clean_score) < TOL
+    # position 0 ("The") is the same token in both prompts: nothing is restored there
+    assert np.abs(g.values[:, 0] - g.corrupt_score).max() < TOL
+    assert g.clean_score > 0.9 > 0.1 > g.corrupt_score
+
+
+def test_effect_signs_of_restore_and_ablate(factlm):
+    restore = tw.patch(factlm, CLEAN, CORRUPT, " Paris", experiment="restore", progress=False)
+    ablate = tw.patch(factlm, CLEAN, CORRUPT, " Paris", experiment="ablate", progress=False)
+    subject_col = restore.subject[0]
+    # at the subject in the first layer, restoring brings the answer back and ablating takes
+    # it away: both effects are positive, and normalized effects are close to 1
+    assert restore.effects()[0, subject_col] > 0.5
+    assert ablate.effects()[0, subject_col] > 0.5
+    assert abs(restore.normalized()[0, subject_col] - 1) < 0.1
+    assert abs(ablate.normalized()[0, subject_col] - 1) < 0.1
+    assert restore.subject == ablate.subject == (1,)
+
+
+def test_default_target_is_models_top1(factlm):
+    g = tw.noise_trace(factlm, CLEAN, SUBJECT, samples=2, progress=False)
+    assert g.spec["target"] == " Paris"

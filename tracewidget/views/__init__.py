@@ -1,0 +1,1 @@
+"""Static and companion views of an `EffectGrid` (no effect maths: they only draw)."""
