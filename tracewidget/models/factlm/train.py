@@ -65,7 +65,8 @@ def encode(tokenizer: PreTrainedTokenizerFast, pairs: list[tuple[str, str]]):
 @torch.no_grad()
 def accuracy(model: GPT2LMHeadModel, tokenizer: PreTrainedTokenizerFast,
              pairs: list[tuple[str, str]], batch: int = 512) -> float:
-    """Top-1 accuracy of the answer token after each prompt."""
+    """Top-1 accuracy of the answer token after each prompt (restores the model's mode)."""
+    was_training = model.training
     model.eval()
     ids, mask, last = encode(tokenizer, pairs)
     correct = 0
@@ -74,7 +75,7 @@ def accuracy(model: GPT2LMHeadModel, tokenizer: PreTrainedTokenizerFast,
         rows = torch.arange(len(logits))
         pred = logits[rows, last[s:s + batch]].argmax(-1)
         correct += (pred == ids[s:s + batch][rows, last[s:s + batch] + 1]).sum().item()
-    model.train()
+    model.train(was_training)
     return correct / len(pairs)
 
 
