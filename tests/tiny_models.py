@@ -32,8 +32,7 @@ WORDS = [
 ]
 SPECIALS = ["<pad>", "<unk>", "<eos>"]
 
-_COMMON = {"vocab_size": len(SPECIALS) + len(WORDS), "pad_token_id": 0, "eos_token_id": 2,
-           "bos_token_id": 2}
+_COMMON = {"pad_token_id": 0, "eos_token_id": 2, "bos_token_id": 2}
 _LLAMA_LIKE = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
                "num_key_value_heads": 2, "intermediate_size": 96, "max_position_embeddings": 64}
 
@@ -56,19 +55,23 @@ CONFIGS = {
 }
 
 
-def make_tokenizer() -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over ``WORDS``: one token per word, split on whitespace."""
-    vocab = {w: i for i, w in enumerate(SPECIALS + WORDS)}
+def make_tokenizer(words: list[str] = WORDS) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over ``words``: one token per word, split on whitespace."""
+    vocab = {w: i for i, w in enumerate(SPECIALS + words)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>",
                                    eos_token="<eos>")
 
 
-def save_tiny_model(family: str, folder: Path, seed: int = 0) -> Path:
-    """Build a 2-layer random ``family`` model and its tokenizer into ``folder``."""
+def save_tiny_model(family: str, folder: Path, seed: int = 0,
+                    words: list[str] = WORDS) -> Path:
+    """Build a 2-layer random ``family`` model and its tokenizer (over ``words``) into
+    ``folder``."""
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(CONFIGS[family]())
+    config = CONFIGS[family]()
+    config.vocab_size = len(SPECIALS) + len(words)
+    model = AutoModelForCausalLM.from_config(config)
     model.save_pretrained(folder)
-    make_tokenizer().save_pretrained(folder)
+    make_tokenizer(words).save_pretrained(folder)
     return folder

@@ -28,6 +28,17 @@ from .tracing import (
     patch_neurons,
 )
 
+
+def __getattr__(name: str) -> object:
+    # The widget pulls in ipywidgets and anywidget: import it on first use, so scripts that only
+    # run the engine start faster.
+    if name == "TraceWidget":
+        from .widget import TraceWidget
+
+        return TraceWidget
+    raise AttributeError(f"module 'tracewidget' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,6 +50,7 @@ __all__ = [
     "ModelLoadError",
     "PromptError",
     "SweepCancelled",
+    "TraceWidget",
     "UnsupportedArchitectureError",
     "architecture",
     "attribution_patch",

@@ -58,9 +58,9 @@ function viewSvg(root, title, heatmaps) {
   });
   const out = doc.createElementNS(SVG_NS, "svg");
   out.setAttributeNS(XMLNS_NS, "xmlns", SVG_NS);
-  for (const [name, value] of Object.entries({ width, height, viewBox: `0 0 ${width} ${height}` })) {
-    out.setAttribute(name, String(value));
-  }
+  out.setAttribute("width", String(width));
+  out.setAttribute("height", String(height));
+  out.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const rootStyle = view?.getComputedStyle(root);
   const background = doc.createElementNS(SVG_NS, "rect");
   background.setAttribute("width", "100%");
@@ -134,11 +134,61 @@ function downloadBlob(parent, blob, filename) {
 
 // js/colour.js
 var SEQUENTIAL = {
-  resid: ["#ffffff", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d"],
-  mlp: ["#ffffff", "#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"],
-  attn: ["#ffffff", "#fee0d2", "#fcbba1", "#fc9272", "#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#67000d"],
-  head: ["#ffffff", "#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704"],
-  neuron: ["#ffffff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
+  resid: [
+    "#ffffff",
+    "#efedf5",
+    "#dadaeb",
+    "#bcbddc",
+    "#9e9ac8",
+    "#807dba",
+    "#6a51a3",
+    "#54278f",
+    "#3f007d"
+  ],
+  mlp: [
+    "#ffffff",
+    "#e5f5e0",
+    "#c7e9c0",
+    "#a1d99b",
+    "#74c476",
+    "#41ab5d",
+    "#238b45",
+    "#006d2c",
+    "#00441b"
+  ],
+  attn: [
+    "#ffffff",
+    "#fee0d2",
+    "#fcbba1",
+    "#fc9272",
+    "#fb6a4a",
+    "#ef3b2c",
+    "#cb181d",
+    "#a50f15",
+    "#67000d"
+  ],
+  head: [
+    "#ffffff",
+    "#fee6ce",
+    "#fdd0a2",
+    "#fdae6b",
+    "#fd8d3c",
+    "#f16913",
+    "#d94801",
+    "#a63603",
+    "#7f2704"
+  ],
+  neuron: [
+    "#ffffff",
+    "#deebf7",
+    "#c6dbef",
+    "#9ecae1",
+    "#6baed6",
+    "#4292c6",
+    "#2171b5",
+    "#08519c",
+    "#08306b"
+  ]
 };
 var DIVERGING = [
   "#053061",
@@ -166,7 +216,7 @@ function interpolate(stops, t) {
   const f = x - i;
   const a = parseHex(stops[i]);
   const b = parseHex(stops[i + 1]);
-  return `#${hexByte(a[0] + (b[0] - a[0]) * f)}${hexByte(a[1] + (b[1] - a[1]) * f)}${hexByte(a[2] + (b[2] - a[2]) * f)}`;
+  return `#${[0, 1, 2].map((k) => hexByte(a[k] + (b[k] - a[k]) * f)).join("")}`;
 }
 function finiteExtent(values) {
   let min = Infinity;
@@ -322,7 +372,7 @@ var LINE = 15;
 var AXIS_NAME = 18;
 var BAR_GAP = 14;
 var BAR_W = 12;
-var TICK_W = 58;
+var TICK_W = 46;
 var TITLE_MAX = 90;
 function svgEl(doc, tag, attrs = {}) {
   const node = doc.createElementNS(SVG_NS2, tag);
@@ -437,7 +487,7 @@ var Heatmap = class {
     const rowLabels = Array.from({ length: rows }, (_, r) => axisLabel(grid.row_labels[r] ?? r));
     const subject = new Set(grid.subject ?? []);
     const colLabels = Array.from({ length: cols }, (_, c) => axisLabel(grid.col_labels[c] ?? c) + (subject.has(c) ? "*" : ""));
-    const cellW = clamp(Math.floor(720 / Math.max(1, cols)), 14, 44);
+    const cellW = clamp(Math.floor(560 / Math.max(1, cols)), 14, 36);
     const cellH = clamp(Math.floor(480 / Math.max(1, rows)), 6, 28);
     const gridW = cols * cellW;
     const gridH = rows * cellH;
@@ -611,7 +661,10 @@ var Heatmap = class {
     this.svg.setAttribute("data-value-kind", kind);
     this.svg.setAttribute("data-done", String(grid.done));
     this.svg.setAttribute("data-total", String(grid.total));
-    const parts = [`clean ${formatValue(grid.clean_score)}`, `corrupt ${formatValue(grid.corrupt_score)}`];
+    const parts = [
+      `clean ${formatValue(grid.clean_score)}`,
+      `corrupt ${formatValue(grid.corrupt_score)}`
+    ];
     if (grid.done < grid.total) parts.push(`${grid.done}/${grid.total} cells`);
     if (kind !== valueKind) parts.push("normalized effect undefined: showing effect");
     this.subtitle.textContent = parts.join(" \xB7 ");
@@ -1060,7 +1113,7 @@ function render({ model, el: host }) {
     tooltip
   );
   host.replaceChildren(style, root);
-  let heatmaps = [];
+  const heatmaps = [];
   let renders = 0;
   let crumbKey = "";
   let drawError = null;
@@ -1105,7 +1158,10 @@ function render({ model, el: host }) {
         /** @type {Error} */
         err
       );
-      drawError = { message: `Could not draw this view: ${error.message}`, detail: error.stack ?? "" };
+      drawError = {
+        message: `Could not draw this view: ${error.message}`,
+        detail: error.stack ?? ""
+      };
     }
     drawSelection();
     drawStatus();
@@ -1120,7 +1176,12 @@ function render({ model, el: host }) {
     crumbKey = key;
     crumbList.replaceChildren(...all.map((view, i) => {
       const item = el(doc, "li");
-      const crumb = button(doc, "tracewidget-crumb", String(view.crumb ?? i), String(view.title ?? ""));
+      const crumb = button(
+        doc,
+        "tracewidget-crumb",
+        String(view.crumb ?? i),
+        String(view.title ?? "")
+      );
       crumb.classList.remove("tracewidget-button");
       crumb.dataset.index = String(i);
       if (i === index) crumb.setAttribute("aria-current", "page");

@@ -78,6 +78,13 @@ def prepare_pair(model: Any, clean: str, corrupt: str, subject: str | None,
     return clean_p, corrupt_p, align_positions(clean_p, corrupt_p, align)
 
 
+def prepare_prompt(model: Any, prompt: str, subject: str) -> Prompt:
+    """Tokenize a noise-trace prompt, find its subject, and check it fits the model."""
+    prompt_p = tokenize(model.tokenizer, prompt, subject)
+    _check_context(model, prompt_p)
+    return prompt_p
+
+
 def check_experiment(experiment: str) -> None:
     if experiment not in ("restore", "ablate"):
         raise ValueError(f"experiment must be 'restore' or 'ablate', got {experiment!r}")
@@ -238,8 +245,7 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     check_window(window)
     if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):
         raise ValueError("sever must be 'mlp' or 'attn' and applies to component='resid'")
-    prompt_p = tokenize(model.tokenizer, prompt, subject)
-    _check_context(model, prompt_p)
+    prompt_p = prepare_prompt(model, prompt, subject)
     layer_rows = check_layers(model, layers)
     cols = check_columns(positions, len(prompt_p), prompt_p.tokens)
     corruption = _noise(model, prompt_p, samples, noise, absolute, seed)

@@ -26,7 +26,7 @@ class LayerProfile:
         self._bars = bq.Bars(x=[], y=[], scales={"x": self._x, "y": self._y},
                              colors=[COLOURS["resid"]])
         self._axes = [bq.Axis(scale=self._x, label="layer"),
-                      bq.Axis(scale=self._y, orientation="vertical", label="effect",
+                      bq.Axis(scale=self._y, side="left", label="effect",
                               tick_format=".2f")]
         self.figure = bq.Figure(marks=[self._bars], axes=self._axes, title="select a cell",
                                 fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 10},

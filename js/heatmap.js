@@ -1,0 +1,480 @@
+// One grid drawn as an SVG heatmap: a <rect> per cell, axis labels, a colourbar.
+//
+// A sweep sends the same grid many times while its cells fill in, so `update` rebuilds the SVG
+// only when the layout changes (another grid, other labels) and otherwise repaints the cells in
+// place, touching only the attributes whose value changed. The heatmap owns no state that
+// matters: the selection lives in the `selection` trait and is handed back through `setSelected`.
+
+import { scaleFor } from "./colour.js";
+import { decodeFloat32 } from "./decode.js";
+import { axisLabel, describeCell, formatValue, truncate } from "./labels.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+// Geometry, in px. Labels are 11px text; CHAR_W is the width of one monospace character there,
+// used to make room for labels without measuring them (measuring needs layout, which a hidden
+// output does not have yet).
+const PAD = 8;
+const CHAR_W = 6.7;
+const LINE = 15;
+const AXIS_NAME = 18;
+const BAR_GAP = 14;
+const BAR_W = 12;
+const TICK_W = 46;
+const TITLE_MAX = 90;
+
+/**
+ * The grid trait, as Python sends it (see the widget's `grid_payload`).
+ * @typedef {object} Grid
+ * @property {string} key
+ * @property {string} title
+ * @property {string} component
+ * @property {string} experiment
+ * @property {string} metric
+ * @property {string} metric_label
+ * @property {string} row_name
+ * @property {string} col_name
+ * @property {string[]} row_labels
+ * @property {string[]} col_labels
+ * @property {number[]} subject
+ * @property {number} rows
+ * @property {number} cols
+ * @property {DataView | ArrayBuffer | ArrayBufferView} scores
+ * @property {DataView | ArrayBuffer | ArrayBufferView} effects
+ * @property {DataView | ArrayBuffer | ArrayBufferView | null} normalized
+ * @property {number | null} clean_score
+ * @property {number | null} corrupt_score
+ * @property {boolean} refinable
+ * @property {number} done
+ * @property {number} total
+ */
+
+/**
+ * @typedef {object} HeatmapHandlers
+ * @property {(grid: number, row: number, col: number) => void} select
+ * @property {(grid: number, row: number, col: number) => void} refine
+ * @property {(lines: [string, string][] | null, x: number, y: number) => void} hover
+ *   show the tooltip at client coordinates (x, y), or hide it (null)
+ */
+
+/**
+ * @param {Document} doc
+ * @param {string} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @returns {SVGElement}
+ */
+function svgEl(doc, tag, attrs = {}) {
+  const node = doc.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
+}
+
+/**
+ * @param {number} v
+ * @param {number} lo
+ * @param {number} hi
+ */
+function clamp(v, lo, hi) {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/**
+ * The colourbar's caption for what is drawn.
+ * @param {"score" | "effect" | "normalized"} kind
+ * @param {string} metricLabel
+ */
+function colourbarLabel(kind, metricLabel) {
+  if (kind === "score") return metricLabel;
+  if (kind === "effect") return `effect on ${metricLabel}`;
+  return "normalized effect";
+}
+
+export class Heatmap {
+  /**
+   * @param {Document} doc
+   * @param {string} id  unique in the document: prefixes the SVG ids (pattern, gradient, cells)
+   * @param {HeatmapHandlers} handlers
+   * @param {AbortSignal} signal  removes the event listeners when the view goes away
+   */
+  constructor(doc, id, handlers, signal) {
+    this.doc = doc;
+    this.id = id;
+    this.handlers = handlers;
+    /** which grid of the view this is (for messages and the selection trait) */
+    this.index = 0;
+    /** @type {Grid | null} */
+    this.grid = null;
+    /** @type {{scores: Float32Array, effects: Float32Array, normalized: Float32Array | null}} */
+    this.values = { scores: new Float32Array(0), effects: new Float32Array(0), normalized: null };
+    /** @type {string | null} */
+    this.layoutKey = null;
+    /** @type {SVGRectElement[]} row-major, one per cell */
+    this.cells = [];
+    /** last written fill / data-value / aria-label per cell, to skip unchanged DOM writes */
+    /** @type {string[]} */
+    this.fills = [];
+    /** @type {(string | null)[]} */
+    this.dataValues = [];
+    /** @type {string[]} */
+    this.arias = [];
+    /** @type {{row: number, col: number} | null} */
+    this.selected = null;
+    // Parts made by `build` that `paint` and `setSelected` change.
+    /** @type {SVGElement | null} */
+    this.subtitle = null;
+    /** @type {SVGElement | null} */
+    this.gradient = null;
+    /** @type {SVGElement | null} */
+    this.colourbar = null;
+    /** @type {SVGElement | null} */
+    this.outline = null;
+    this.bar = { x: 0, y: 0, h: 0 };
+
+    this.svg = /** @type {SVGSVGElement} */ (svgEl(doc, "svg", {
+      class: "tracewidget-heatmap",
+      role: "grid",
+      tabindex: 0,
+      // JupyterLab: keys pressed here are ours, not notebook shortcuts (arrows, Enter).
+      "data-lm-suppress-shortcuts": "true",
+    }));
+    const on = (/** @type {string} */ type, /** @type {(e: any) => void} */ fn) =>
+      this.svg.addEventListener(type, fn, { signal });
+    on("click", (e) => this.onClick(e));
+    on("pointermove", (e) => this.onPointerMove(e));
+    on("pointerleave", () => this.handlers.hover(null, 0, 0));
+    on("blur", () => this.handlers.hover(null, 0, 0));
+    on("keydown", (e) => this.onKeyDown(e));
+  }
+
+  /**
+   * Draw `grid` showing `valueKind`. Rebuilds the SVG only when the layout changed.
+   * @param {Grid} grid
+   * @param {number} index  the grid's position in its view
+   * @param {"score" | "effect" | "normalized"} valueKind
+   */
+  update(grid, index, valueKind) {
+    const n = grid.rows * grid.cols;
+    const values = {
+      scores: this.decode(grid, "scores", n),
+      effects: this.decode(grid, "effects", n),
+      normalized: grid.normalized == null ? null : this.decode(grid, "normalized", n),
+    };
+    this.grid = grid;
+    this.index = index;
+    this.values = values;
+    const layoutKey = JSON.stringify([grid.key, grid.rows, grid.cols, grid.row_labels,
+      grid.col_labels, grid.subject, grid.row_name, grid.col_name, grid.title]);
+    if (layoutKey !== this.layoutKey) {
+      this.build(grid);
+      this.layoutKey = layoutKey;
+    }
+    this.paint(grid, valueKind);
+  }
+
+  /**
+   * @param {Grid} grid
+   * @param {"scores" | "effects" | "normalized"} field
+   * @param {number} n  the expected number of values
+   * @returns {Float32Array}
+   */
+  decode(grid, field, n) {
+    const values = /** @type {Float32Array} */ (decodeFloat32(grid[field]));
+    if (values === null || values.length !== n) {
+      throw new Error(`grid ${JSON.stringify(grid.key)}: ${field} has ${values?.length ?? 0} ` +
+        `values, expected ${grid.rows} x ${grid.cols} = ${n}`);
+    }
+    return values;
+  }
+
+  /**
+   * Build the static parts: title, cells, axis labels, the pending-cell pattern and the
+   * colourbar frame. `paint` fills in everything that depends on the numbers.
+   * @param {Grid} grid
+   */
+  build(grid) {
+    const { doc, id, svg } = this;
+    const { rows, cols } = grid;
+    const rowLabels = Array.from({ length: rows }, (_, r) => axisLabel(grid.row_labels[r] ?? r));
+    const subject = new Set(grid.subject ?? []);
+    const colLabels = Array.from({ length: cols }, (_, c) =>
+      axisLabel(grid.col_labels[c] ?? c) + (subject.has(c) ? "*" : ""));
+
+    const cellW = clamp(Math.floor(560 / Math.max(1, cols)), 14, 36);
+    const cellH = clamp(Math.floor(480 / Math.max(1, rows)), 6, 28);
+    const gridW = cols * cellW;
+    const gridH = rows * cellH;
+    const longest = (/** @type {string[]} */ labels) =>
+      labels.reduce((m, s) => Math.max(m, [...s].length), 0);
+    // Column labels hang down-left at 45 degrees from below their column.
+    const diag = longest(colLabels) * CHAR_W * Math.SQRT1_2 + 6;
+    const left = Math.ceil(PAD + AXIS_NAME +
+      Math.max(longest(rowLabels) * CHAR_W + 6, diag - cellW / 2));
+    const top = PAD + 2 * LINE + 6;
+    const barH = Math.max(gridH, 60);
+    const title = truncate(grid.title, TITLE_MAX);
+    const width = Math.ceil(Math.max(left + gridW + BAR_GAP + BAR_W + TICK_W + LINE + PAD,
+      2 * PAD + [...title].length * 7));
+    const height = Math.ceil(Math.max(top + gridH + diag + AXIS_NAME + PAD, top + barH + PAD));
+
+    svg.replaceChildren();
+    for (const [name, value] of Object.entries({
+      width, height, viewBox: `0 0 ${width} ${height}`, "aria-label": title,
+      "aria-rowcount": rows, "aria-colcount": cols,
+    })) svg.setAttribute(name, String(value));
+    svg.removeAttribute("aria-activedescendant");
+
+    const defs = svgEl(doc, "defs");
+    // Pending cells (NaN: not computed yet) are hatched grey.
+    const hatch = svgEl(doc, "pattern", {
+      id: `${id}-pending`, width: 6, height: 6, patternUnits: "userSpaceOnUse",
+      patternTransform: "rotate(45)",
+    });
+    hatch.append(svgEl(doc, "rect", { width: 6, height: 6, fill: "#e4e4e4" }),
+      svgEl(doc, "line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#a8a8a8", "stroke-width": 2 }));
+    this.gradient = svgEl(doc, "linearGradient", { id: `${id}-scale`, x1: 0, y1: 1, x2: 0, y2: 0 });
+    defs.append(hatch, this.gradient);
+
+    const titleText = svgEl(doc, "text", { class: "tracewidget-title", x: PAD, y: PAD + 11,
+      "aria-hidden": "true" });
+    titleText.textContent = title;
+    this.subtitle = svgEl(doc, "text", { class: "tracewidget-subtitle", x: PAD,
+      y: PAD + 11 + LINE, "aria-hidden": "true" });
+
+    // Cells: one role=row group per row, so a screen reader can walk the grid.
+    const body = svgEl(doc, "g", { class: "tracewidget-cells", "shape-rendering": "crispEdges" });
+    this.cells = [];
+    for (let r = 0; r < rows; r += 1) {
+      const row = svgEl(doc, "g", { role: "row" });
+      for (let c = 0; c < cols; c += 1) {
+        const cell = /** @type {SVGRectElement} */ (svgEl(doc, "rect", {
+          class: "tracewidget-cell", id: `${id}-r${r}c${c}`, role: "gridcell",
+          x: left + c * cellW, y: top + r * cellH, width: cellW, height: cellH,
+          "data-row": r, "data-col": c,
+        }));
+        row.append(cell);
+        this.cells.push(cell);
+      }
+      body.append(row);
+    }
+    this.fills = new Array(rows * cols).fill("");
+    this.dataValues = new Array(rows * cols).fill(null);
+    this.arias = new Array(rows * cols).fill("");
+    this.outline = svgEl(doc, "rect", { class: "tracewidget-selection-outline",
+      width: cellW, height: cellH, "aria-hidden": "true", visibility: "hidden" });
+
+    const labels = svgEl(doc, "g", { "aria-hidden": "true" });
+    // When rows are thinner than the text, label every k-th row only.
+    const every = Math.ceil(12 / cellH);
+    rowLabels.forEach((label, r) => {
+      if (r % every !== 0) return;
+      const t = svgEl(doc, "text", { class: "tracewidget-axis-label", x: left - 4,
+        y: top + r * cellH + cellH / 2, "text-anchor": "end", "dominant-baseline": "central" });
+      t.textContent = label;
+      labels.append(t);
+    });
+    colLabels.forEach((label, c) => {
+      const x = left + c * cellW + cellW / 2;
+      const y = top + gridH + 6;
+      const t = svgEl(doc, "text", {
+        class: `tracewidget-axis-label${subject.has(c) ? " tracewidget-subject" : ""}`,
+        x, y, "text-anchor": "end", "dominant-baseline": "central",
+        transform: `rotate(-45 ${x} ${y})`,
+      });
+      t.textContent = label;
+      labels.append(t);
+    });
+    const rowName = svgEl(doc, "text", { x: PAD + 10, y: top + gridH / 2, "text-anchor": "middle",
+      transform: `rotate(-90 ${PAD + 10} ${top + gridH / 2})` });
+    rowName.textContent = grid.row_name;
+    const colName = svgEl(doc, "text", { x: left + gridW / 2, y: top + gridH + diag + 14,
+      "text-anchor": "middle" });
+    colName.textContent = grid.col_name;
+    labels.append(rowName, colName);
+
+    this.colourbar = svgEl(doc, "g", { class: "tracewidget-colourbar", "aria-hidden": "true" });
+    this.bar = { x: left + gridW + BAR_GAP, y: top, h: barH };
+
+    svg.append(defs, titleText, this.subtitle, body, this.outline, labels, this.colourbar);
+    svg.classList.toggle("tracewidget-refinable", Boolean(grid.refinable));
+    this.selected = null;
+  }
+
+  /**
+   * Colour the cells and redraw the colourbar and subtitle for the current numbers.
+   * @param {Grid} grid
+   * @param {"score" | "effect" | "normalized"} valueKind
+   */
+  paint(grid, valueKind) {
+    const { scores, effects, normalized } = this.values;
+    // The normalized effect is undefined when the clean and corrupt scores are equal; show the
+    // effect then, and say so.
+    const kind = valueKind === "normalized" && normalized === null ? "effect" : valueKind;
+    const shown = kind === "score" ? scores
+      : kind === "effect" ? effects : /** @type {Float32Array} */ (normalized);
+    const scale = scaleFor(grid, kind, shown);
+    const pending = `url(#${this.id}-pending)`;
+    for (let i = 0; i < this.cells.length; i += 1) {
+      const cell = this.cells[i];
+      const v = shown[i];
+      const fill = scale.colour(v) ?? pending;
+      if (fill !== this.fills[i]) {
+        cell.setAttribute("fill", fill);
+        cell.classList.toggle("tracewidget-pending", fill === pending);
+        this.fills[i] = fill;
+      }
+      const dataValue = Number.isNaN(v) ? "" : String(v);
+      if (dataValue !== this.dataValues[i]) {
+        cell.setAttribute("data-value", dataValue);
+        this.dataValues[i] = dataValue;
+      }
+      const aria = this.describe(i).aria;
+      if (aria !== this.arias[i]) {
+        cell.setAttribute("aria-label", aria);
+        this.arias[i] = aria;
+      }
+    }
+    this.svg.setAttribute("data-component", grid.component);
+    this.svg.setAttribute("data-key", grid.key);
+    this.svg.setAttribute("data-grid", String(this.index));
+    this.svg.setAttribute("data-value-kind", kind);
+    this.svg.setAttribute("data-done", String(grid.done));
+    this.svg.setAttribute("data-total", String(grid.total));
+
+    const parts = [`clean ${formatValue(grid.clean_score)}`,
+      `corrupt ${formatValue(grid.corrupt_score)}`];
+    if (grid.done < grid.total) parts.push(`${grid.done}/${grid.total} cells`);
+    if (kind !== valueKind) parts.push("normalized effect undefined: showing effect");
+    /** @type {SVGElement} */ (this.subtitle).textContent = parts.join(" · ");
+    this.paintColourbar(scale, colourbarLabel(kind, grid.metric_label));
+  }
+
+  /**
+   * @param {import("./colour.js").Scale} scale
+   * @param {string} label
+   */
+  paintColourbar(scale, label) {
+    const { doc } = this;
+    const gradient = /** @type {SVGElement} */ (this.gradient);
+    const group = /** @type {SVGElement} */ (this.colourbar);
+    const { x, y, h } = this.bar;
+    gradient.replaceChildren(...scale.stops.map((colour, i) => svgEl(doc, "stop", {
+      offset: i / (scale.stops.length - 1), "stop-color": colour })));
+    group.replaceChildren(svgEl(doc, "rect", { class: "tracewidget-colourbar-bar", x, y,
+      width: BAR_W, height: h, fill: `url(#${this.id}-scale)` }));
+    const [lo, hi] = scale.domain;
+    const ticks = lo === hi ? [[0.5, lo]] : [[0, lo], [0.5, (lo + hi) / 2], [1, hi]];
+    for (const [t, v] of ticks) {
+      const ty = y + h * (1 - t);
+      const text = svgEl(doc, "text", { class: "tracewidget-tick", x: x + BAR_W + 6, y: ty,
+        "dominant-baseline": "central" });
+      text.textContent = formatValue(v);
+      group.append(svgEl(doc, "line", { x1: x + BAR_W, x2: x + BAR_W + 3, y1: ty, y2: ty }), text);
+    }
+    const lx = x + BAR_W + TICK_W + 6;
+    const caption = svgEl(doc, "text", { x: lx, y: y + h / 2, "text-anchor": "middle",
+      transform: `rotate(90 ${lx} ${y + h / 2})` });
+    caption.textContent = label;
+    group.append(caption);
+  }
+
+  /**
+   * @param {number} i  cell index, row-major
+   */
+  describe(i) {
+    const grid = /** @type {Grid} */ (this.grid);
+    const { scores, effects, normalized } = this.values;
+    return describeCell(grid, Math.floor(i / grid.cols), i % grid.cols, {
+      score: scores[i], effect: effects[i], normalized: normalized === null ? null : normalized[i],
+    });
+  }
+
+  /**
+   * Outline the selected cell (null: none). Called whenever the selection trait changes.
+   * @param {{row: number, col: number} | null} cell
+   */
+  setSelected(cell) {
+    const grid = this.grid;
+    const outline = /** @type {SVGElement} */ (this.outline);
+    if (this.selected) {
+      this.cellAt(this.selected.row, this.selected.col)?.classList.remove("tracewidget-selected");
+      this.cellAt(this.selected.row, this.selected.col)?.removeAttribute("aria-selected");
+    }
+    const rect = cell && grid ? this.cellAt(cell.row, cell.col) : null;
+    this.selected = rect && cell ? { row: cell.row, col: cell.col } : null;
+    if (!rect) {
+      outline.setAttribute("visibility", "hidden");
+      this.svg.removeAttribute("aria-activedescendant");
+      return;
+    }
+    rect.classList.add("tracewidget-selected");
+    rect.setAttribute("aria-selected", "true");
+    outline.setAttribute("x", rect.getAttribute("x") ?? "0");
+    outline.setAttribute("y", rect.getAttribute("y") ?? "0");
+    outline.setAttribute("visibility", "visible");
+    this.svg.setAttribute("aria-activedescendant", rect.id);
+  }
+
+  /**
+   * @param {number} row
+   * @param {number} col
+   * @returns {SVGRectElement | null}
+   */
+  cellAt(row, col) {
+    const grid = this.grid;
+    if (!grid || !Number.isInteger(row) || !Number.isInteger(col)) return null;
+    if (row < 0 || row >= grid.rows || col < 0 || col >= grid.cols) return null;
+    return this.cells[row * grid.cols + col] ?? null;
+  }
+
+  /** @param {MouseEvent} event */
+  onClick(event) {
+    const cell = /** @type {Element} */ (event.target).closest?.(".tracewidget-cell");
+    if (!cell || !this.grid) return;
+    const row = Number(cell.getAttribute("data-row"));
+    const col = Number(cell.getAttribute("data-col"));
+    this.svg.focus({ preventScroll: true });
+    this.handlers.select(this.index, row, col);
+    if (this.grid.refinable) this.handlers.refine(this.index, row, col);
+  }
+
+  /** @param {PointerEvent} event */
+  onPointerMove(event) {
+    const cell = /** @type {Element} */ (event.target).closest?.(".tracewidget-cell");
+    if (!cell || !this.grid) {
+      this.handlers.hover(null, 0, 0);
+      return;
+    }
+    const i = Number(cell.getAttribute("data-row")) * this.grid.cols +
+      Number(cell.getAttribute("data-col"));
+    this.handlers.hover(this.describe(i).lines, event.clientX, event.clientY);
+  }
+
+  /**
+   * Arrow keys move the selection (starting at the top-left cell), Enter refines it.
+   * @param {KeyboardEvent} event
+   */
+  onKeyDown(event) {
+    const grid = this.grid;
+    if (!grid || event.altKey || event.ctrlKey || event.metaKey) return;
+    /** @type {Record<string, [number, number]>} */
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const move = moves[event.key];
+    if (move) {
+      const row = this.selected ? clamp(this.selected.row + move[0], 0, grid.rows - 1) : 0;
+      const col = this.selected ? clamp(this.selected.col + move[1], 0, grid.cols - 1) : 0;
+      this.handlers.select(this.index, row, col);
+      const rect = this.cellAt(row, col);
+      if (rect) {
+        rect.scrollIntoView?.({ block: "nearest", inline: "nearest" });
+        const box = rect.getBoundingClientRect();
+        this.handlers.hover(this.describe(row * grid.cols + col).lines, box.right, box.bottom);
+      }
+    } else if (event.key === "Enter" && this.selected) {
+      if (grid.refinable) this.handlers.refine(this.index, this.selected.row, this.selected.col);
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}

@@ -1,0 +1,40 @@
+"""What ships: the wheel holds the bundled model, the facts and the frontend bundle, and the
+committed bundle is what esbuild makes from js/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_contains_model_facts_card_and_bundle(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(REPO)], check=True)
+    wheel = next(tmp_path.glob("tracewidget-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in ["tracewidget/static/widget.js", "tracewidget/models/factlm/facts.json",
+                 "tracewidget/models/factlm/MODEL_CARD.md",
+                 "tracewidget/models/factlm/average_trace.png",
+                 "tracewidget/models/factlm/weights/model.safetensors",
+                 "tracewidget/models/factlm/weights/tokenizer.json",
+                 "tracewidget/models/factlm/weights/config.json"]:
+        assert path in names, path
+    assert wheel.stat().st_size < 15 * 2**20
+
+
+@pytest.mark.skipif(not (REPO / "node_modules" / ".bin" / "esbuild").exists(),
+                    reason="esbuild not installed (npm ci)")
+def test_committed_bundle_is_built_from_js_sources(tmp_path):
+    out = tmp_path / "widget.js"
+    subprocess.run([str(REPO / "node_modules" / ".bin" / "esbuild"), "js/widget.js", "--bundle",
+                    "--format=esm", f"--outfile={out}", "--log-level=warning"], cwd=REPO,
+                   check=True)
+    assert out.read_text() == (REPO / "tracewidget" / "static" / "widget.js").read_text(), \
+        "tracewidget/static/widget.js is stale: run `npm run build` and commit it"
+

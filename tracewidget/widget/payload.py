@@ -1,0 +1,42 @@
+"""How an `EffectGrid` travels to the browser: labels as JSON, numbers as float32 buffers.
+
+The frontend computes nothing: scores, effects and normalized effects are all derived here (by
+the grid itself) and sent side by side, so switching what is drawn needs no round trip.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tracewidget.tracing.grid import EffectGrid
+
+
+def _float32(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype="<f4").tobytes()
+
+
+def grid_payload(grid: EffectGrid, key: str, title: str, refinable: bool) -> dict:
+    """The JSON-able (plus binary) description of ``grid`` that the frontend draws."""
+    try:
+        normalized = _float32(grid.normalized())
+    except ValueError:
+        normalized = None
+    done = int(np.isfinite(grid.values).sum())
+    return {
+        "key": key, "title": title, "component": grid.component,
+        "experiment": grid.experiment, "metric": grid.metric,
+        "metric_label": grid.metric_label, "row_name": grid.row_name,
+        "col_name": grid.col_name, "row_labels": list(grid.row_labels),
+        "col_labels": list(grid.col_labels), "subject": list(grid.subject),
+        "rows": grid.shape[0], "cols": grid.shape[1],
+        "scores": _float32(grid.values), "effects": _float32(grid.effects()),
+        "normalized": normalized,
+        "clean_score": _finite(grid.clean_score), "corrupt_score": _finite(grid.corrupt_score),
+        "refinable": refinable, "done": done, "total": grid.values.size,
+    }
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
