@@ -184,16 +184,29 @@ def attribution_grid(model, clean_ids, corrupt_ids, target, component):
     live = {}
 
     def keep(layer):
-        def fn(t):
-            t.retain_grad()
-            live[layer] = t
-        return fn
+        # the tensor the model itself passes on (OPT's fc2 output is flat [seq, d])
+        def post(mod, args, output):
+            out = output[0] if isinstance(output, tuple) else output
+            out.retain_grad()
+            live[layer] = out
+        return post
 
-    with hooks(model, [(component, x, keep(x)) for x in range(n)]):
+    handles = [_module(model, component, x).register_forward_hook(keep(x)) for x in range(n)]
+    try:
         logits = model(torch.tensor([corrupt_ids])).logits[0, -1].double()
         p = logits.softmax(-1)[target]
         p.backward()
+    finally:
+        for h in handles:
+            h.remove()
     base = float(p.detach())
     model.zero_grad(set_to_none=True)
-    return [[base + float(((clean[x][pos] - live[x][0, pos].detach()) * live[x].grad[0, pos])
-                          .sum()) for pos in range(len(corrupt_ids))] for x in range(n)]
+
+    def grad(x):
+        return _as_bsd(live[x].grad, 1)[0]
+
+    def act(x):
+        return _as_bsd(live[x].detach(), 1)[0]
+
+    return [[base + float(((clean[x][pos] - act(x)[pos]) * grad(x)[pos]).sum())
+             for pos in range(len(corrupt_ids))] for x in range(n)]

@@ -61,6 +61,15 @@ def _cases(model, hf):
     yield ("layers x heads at the last token",
            tw.patch_heads(model, CLEAN, CORRUPT, target_text, progress=False),
            ref.heads_grid(hf, clean, corrupt, target))
+    for component in ("resid", "mlp", "attn"):
+        yield (f"attribution {component}",
+               tw.attribution_patch(model, CLEAN, CORRUPT, target_text, component=component),
+               ref.attribution_grid(hf, clean, corrupt, target, component))
+    neurons = tw.patch_neurons(model, CLEAN, CORRUPT, target_text, layer=0, position=1,
+                               top_k=3, progress=False)
+    yield ("top neurons, confirmed exactly", neurons,
+           [[v] for v in ref.neuron_scores(hf, clean, corrupt, target, 0, 1,
+                                           neurons.spec["neurons"])])
 
 
 def _check_against_reference(model, hf):

@@ -171,7 +171,7 @@ def test_bad_inputs_fail_in_the_constructor(factlm, kwargs, error, message):
 
 def test_repr_is_deterministic(factlm):
     w = _widget(factlm)
-    assert repr(w) == ("TraceWidget(model='weights', experiment='restore', component='resid', "
+    assert repr(w) == ("TraceWidget(model='factlm', experiment='restore', component='resid', "
                        "view 1/1: resid, status='idle')")
 
 

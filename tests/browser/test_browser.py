@@ -124,6 +124,8 @@ def test_jupyterlab_cancel_a_running_sweep(page, lab):
     expect(root).to_have_attribute("data-state", "running")
     # wait until the first cells have been drawn, then cancel mid-sweep
     expect(root.locator('rect.tracewidget-cell:not([data-value=""])').first).to_be_attached()
+    # the kernel answers while the sweep runs on its worker thread
+    assert _python(page, "w.status['state'], 6 * 7") == "('running', 42)"
     root.locator(".tracewidget-cancel").click()
     expect(root).to_have_attribute("data-state", "cancelled")
     assert _python(page, "w.status['state']") == "'cancelled'"

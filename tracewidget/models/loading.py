@@ -30,6 +30,10 @@ def _load_config(source: str) -> Any:
     if _is_local(source) and not (Path(source).expanduser() / "config.json").is_file():
         raise ModelLoadError(f"{source!r} is a folder but holds no model config.json: point "
                              "load_model at a folder written by save_pretrained()")
+    try:  # a cached model loads without touching the network
+        return AutoConfig.from_pretrained(source, local_files_only=True)
+    except OSError:
+        pass
     try:
         return AutoConfig.from_pretrained(source)
     except OSError as err:
@@ -109,9 +113,18 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, remote: bool | 
     return model
 
 
+def display_name(model: Any) -> str:
+    """The name results carry: "factlm" for the bundled model, else the hub id or folder."""
+    cfg = model_config(model)
+    name = str(getattr(cfg, "_name_or_path", "") or cfg.model_type)
+    if _is_local(name) and Path(name).expanduser().resolve() == WEIGHTS_DIR.resolve():
+        return "factlm"
+    return name
+
+
 def remote_setting(model: Any) -> bool | str:
     """The ``remote=`` a model was loaded with (False for models not loaded by tracewidget)."""
     return getattr(model, REMOTE_ATTR, False)
 
 
-__all__ = ["ModelLoadError", "load_model", "model_config", "remote_setting"]
+__all__ = ["ModelLoadError", "display_name", "load_model", "model_config", "remote_setting"]

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from tracewidget.models.architectures import architecture, model_config, shape, submodule
+from tracewidget.models.loading import display_name
 
 from .executor import Noise, Site, record
 from .grid import EffectGrid
@@ -37,7 +38,7 @@ ROME_WINDOW = 10
 
 
 def model_name(model: Any) -> str:
-    return str(getattr(model_config(model), "_name_or_path", "") or type(model).__name__)
+    return display_name(model)
 
 
 def check_layers(model: Any, layers: Any, what: str = "layers") -> list[int]:

@@ -18,7 +18,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from tracewidget.models.architectures import model_config
+from tracewidget.models.loading import display_name
 from tracewidget.tracing.experiments import prepare_pair, prepare_prompt
 from tracewidget.tracing.grid import EffectGrid
 from tracewidget.tracing.metrics import METRICS, make_metric
@@ -195,10 +195,8 @@ class TraceWidget(anywidget.AnyWidget):
                 self.view_index = index
 
     def __repr__(self) -> str:
-        cfg = model_config(self._model)
-        name = getattr(cfg, "_name_or_path", "") or cfg.model_type
         crumbs = " > ".join(v["crumb"] for v in self.views[: self.view_index + 1]) or "-"
-        return (f"TraceWidget(model={Path(str(name)).name!r}, experiment={self.experiment!r}, "
+        return (f"TraceWidget(model={display_name(self._model)!r}, experiment={self.experiment!r}, "
                 f"component={self.component!r}, view {self.view_index + 1}/{len(self.views)}: "
                 f"{crumbs}, status={self.status.get('state')!r})")
 
