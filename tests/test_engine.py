@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ import tracewidget as tw
 from tests import reference as ref
 from tests.tiny_models import CONFIGS
 from tracewidget.models.factlm import WEIGHTS_DIR
+from tracewidget.tracing import use_executor
 
 CLEAN = "The Eiffel Tower is located in the city of"
 CORRUPT = "The Colosseum Tower is located in the city of"
@@ -31,53 +34,53 @@ def _ids(model, text):
 
 
 def _cases(model, hf):
-    """(engine grid, reference grid) for every experiment on one model."""
+    """(name, engine call, reference grid) for every experiment on one model."""
     clean, corrupt = _ids(model, CLEAN), _ids(model, CORRUPT)
     target_text = " Paris" if len(_ids(model, " Paris")) == 1 else "Paris"
     target = _ids(model, target_text)[0]
     subject = tuple(tw.tracing.prompts.tokenize(model.tokenizer, CLEAN, SUBJECT).subject)
     n = tw.models.shape(model).n_layers
     window = min(3, n)
+    pair = (model, CLEAN, CORRUPT, target_text)
     for component in ("resid", "mlp", "attn"):
-        for experiment in ("restore", "ablate"):
-            w = 1 if component == "resid" else window
-            yield (f"patch {component} {experiment} w{w}",
-                   tw.patch(model, CLEAN, CORRUPT, target_text, component=component,
-                            experiment=experiment, window=w, progress=False),
-                   ref.patch_grid(hf, clean, corrupt, target, component, experiment, w))
         w = 1 if component == "resid" else window
+        for experiment in ("restore", "ablate"):
+            yield (f"patch {component} {experiment} w{w}",
+                   partial(tw.patch, *pair, component=component, experiment=experiment,
+                           window=w, progress=False),
+                   ref.patch_grid(hf, clean, corrupt, target, component, experiment, w))
         yield (f"noise {component} w{w}",
-               tw.noise_trace(model, CLEAN, SUBJECT, target_text, component=component,
-                              window=w, samples=3, progress=False),
+               partial(tw.noise_trace, model, CLEAN, SUBJECT, target_text, component=component,
+                       window=w, samples=3, progress=False),
                ref.noise_grid(hf, clean, subject, target, component, w, samples=3))
+        yield (f"attribution {component}",
+               partial(tw.attribution_patch, *pair, component=component),
+               ref.attribution_grid(hf, clean, corrupt, target, component))
     for sever in ("mlp", "attn"):
         yield (f"noise resid severed {sever}",
-               tw.noise_trace(model, CLEAN, SUBJECT, target_text, sever=sever, samples=3,
-                              progress=False),
+               partial(tw.noise_trace, model, CLEAN, SUBJECT, target_text, sever=sever,
+                       samples=3, progress=False),
                ref.noise_grid(hf, clean, subject, target, "resid", 1, samples=3, sever=sever))
-    yield ("heads x positions at layer 1",
-           tw.patch_heads(model, CLEAN, CORRUPT, target_text, layer=1, progress=False),
+    yield ("heads x positions at layer 1", partial(tw.patch_heads, *pair, layer=1, progress=False),
            ref.heads_grid(hf, clean, corrupt, target, layer=1))
-    yield ("layers x heads at the last token",
-           tw.patch_heads(model, CLEAN, CORRUPT, target_text, progress=False),
+    yield ("layers x heads at the last token", partial(tw.patch_heads, *pair, progress=False),
            ref.heads_grid(hf, clean, corrupt, target))
-    for component in ("resid", "mlp", "attn"):
-        yield (f"attribution {component}",
-               tw.attribution_patch(model, CLEAN, CORRUPT, target_text, component=component),
-               ref.attribution_grid(hf, clean, corrupt, target, component))
-    neurons = tw.patch_neurons(model, CLEAN, CORRUPT, target_text, layer=0, position=1,
-                               top_k=3, progress=False)
+    neurons = partial(tw.patch_neurons, *pair, layer=0, position=1, top_k=3, progress=False)
     yield ("top neurons, confirmed exactly", neurons,
            [[v] for v in ref.neuron_scores(hf, clean, corrupt, target, 0, 1,
-                                           neurons.spec["neurons"])])
+                                           neurons().spec["neurons"])])
 
 
 def _check_against_reference(model, hf):
-    for name, grid, expected in _cases(model, hf):
+    """Both executors (nnsight traces and local hooks with prefix reuse) against the reference."""
+    for name, run, expected in _cases(model, hf):
         expected = np.array(expected)
-        assert grid.values.shape == expected.shape, name
-        assert np.abs(grid.values - expected).max() < TOL, name
         assert np.ptp(expected) > 1e-6, f"{name}: the reference grid is flat, the test is void"
+        for executor in ("nnsight", "local"):
+            with use_executor(executor):
+                grid = run()
+            assert grid.values.shape == expected.shape, (name, executor)
+            assert np.abs(grid.values - expected).max() < TOL, (name, executor)
 
 
 def test_factlm_matches_reference(factlm, factlm_ref):

@@ -5,14 +5,15 @@ No widgets here: the widget and the functional API both call these functions.
 
 from .attribution import attribution_patch, patch_neurons
 from .averages import ROLES, average_trace, token_roles
-from .executor import Site
 from .experiments import embedding_std, noise_trace, patch, patch_heads, window_layers
 from .grid import EffectGrid, GridFormatError
 from .metrics import METRICS, MetricError
+from .plan import Site
 from .prompts import PromptError
-from .sweep import CancelToken, SweepCancelled
+from .sweep import EXECUTORS, CancelToken, SweepCancelled, use_executor
 
 __all__ = [
+    "EXECUTORS",
     "METRICS",
     "ROLES",
     "CancelToken",
@@ -30,5 +31,6 @@ __all__ = [
     "patch_heads",
     "patch_neurons",
     "token_roles",
+    "use_executor",
     "window_layers",
 ]

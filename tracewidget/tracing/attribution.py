@@ -18,7 +18,7 @@ import torch
 
 from tracewidget.models.architectures import shape
 
-from .executor import Site, gradients, record
+from .executor import gradients, record
 from .experiments import (
     bind_metric,
     check_columns,
@@ -32,6 +32,7 @@ from .experiments import (
 )
 from .grid import EffectGrid
 from .metrics import MetricFn
+from .plan import Site
 from .sweep import CancelToken, ProgressFn, Run, run_sweep
 
 ATTRIBUTION_COMPONENTS = ("resid", "mlp", "attn", "head")

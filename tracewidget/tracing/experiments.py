@@ -26,9 +26,10 @@ import torch
 from tracewidget.models.architectures import architecture, model_config, shape, submodule
 from tracewidget.models.loading import display_name
 
-from .executor import Noise, Site, record
+from .executor import record
 from .grid import EffectGrid
 from .metrics import Metric, MetricFn, make_metric
+from .plan import Noise, Site
 from .prompts import Alignment, Prompt, PromptError, single_token, tokenize
 from .prompts import align as align_positions
 from .sweep import CancelToken, ProgressFn, Run, run_sweep

@@ -9,20 +9,52 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from tracewidget.models.architectures import model_config, shape
+from tracewidget.models.loading import remote_setting
 
-from .executor import Noise, Patch, Site, run_patched
+from .executor import run_patched
 from .grid import EffectGrid
+from .local_executor import can_run_locally, run_patched_local
 from .metrics import Metric
+from .plan import Noise, Patch, Site
 
 ProgressFn = Callable[[int, int, EffectGrid], None]
 DEFAULT_MEMORY_BUDGET = 512 * 2**20
+EXECUTORS = ("auto", "local", "nnsight")
+_EXECUTOR: ContextVar[str] = ContextVar("tracewidget_executor", default="auto")
+
+
+@contextmanager
+def use_executor(name: str) -> Iterator[None]:
+    """Choose how sweeps in this block run: ``"local"`` (plain PyTorch hooks with prefix reuse,
+    models in this process only), ``"nnsight"`` (nnsight traces; the only choice for
+    ``remote=True``), or ``"auto"`` (local when possible, the default). Both give the same
+    numbers; the tests check it."""
+    if name not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    token = _EXECUTOR.set(name)
+    try:
+        yield
+    finally:
+        _EXECUTOR.reset(token)
+
+
+def _local(model: object) -> bool:
+    """Whether this sweep runs on the local executor."""
+    choice = _EXECUTOR.get()
+    local_ok = not remote_setting(model) and can_run_locally(model)
+    if choice == "local" and not local_ok:
+        raise ValueError("the local executor needs a model whose weights are in this process; "
+                         "for remote=True use the nnsight executor")
+    return choice == "local" or (choice == "auto" and local_ok)
 
 
 class SweepCancelled(Exception):
@@ -55,18 +87,19 @@ class Run:
     patches: tuple[tuple[Site, torch.Tensor], ...] = field(default=())
 
 
-def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+               logit_positions: int | None = None) -> int:
     """How many rows (forward passes) fit in ``memory_budget`` bytes at once.
 
-    Per row, a forward holds the logits at every position plus a few hidden-size and MLP-size
-    activations and the attention scores; 2x covers temporaries.
+    Per row, a forward holds the logits (at ``logit_positions`` positions, default all) plus a few
+    hidden-size and MLP-size activations and the attention scores; 2x covers temporaries.
     """
     cfg = model_config(model)
     sizes = shape(model)
     ffn = getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) \
         or getattr(cfg, "ffn_dim", None) or 4 * sizes.d_model
-    per_row = 4 * seq_len * (cfg.vocab_size + 8 * sizes.d_model + ffn
-                             + sizes.n_heads * seq_len) * 2
+    logits = cfg.vocab_size * (seq_len if logit_positions is None else logit_positions)
+    per_row = 4 * (logits + seq_len * (8 * sizes.d_model + ffn + sizes.n_heads * seq_len)) * 2
     return max(1, memory_budget // per_row)
 
 
@@ -79,7 +112,13 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
     ``repeats`` copies of each run (noise samples) are averaged into one score. ``batch_size``
     counts runs per forward; by default as many as fit the memory budget.
     """
-    per_batch = batch_size or max(1, batch_rows(model, len(ids)) // repeats)
+    local = _local(model)
+    run_batch = run_patched_local if local else run_patched
+    per_batch = batch_size or max(
+        1, batch_rows(model, len(ids), logit_positions=1 if local else None) // repeats)
+    # runs that patch later positions share a longer unchanged prefix: keep them together
+    runs = sorted(runs, key=lambda run: min((site.position for site, _ in run.patches),
+                                            default=0))
     values = np.full(template.shape, math.nan)
     total = len(runs)
     bar = None
@@ -95,7 +134,7 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
             chunk = runs[start:start + per_batch]
             patches = [Patch(i, site, value) for i, run in enumerate(chunk)
                        for site, value in run.patches]
-            logits = run_patched(model, ids, len(chunk), patches, noise, repeats)
+            logits = run_batch(model, ids, len(chunk), patches, noise, repeats)
             scores = metric(logits).view(len(chunk), repeats).mean(1)
             for run, score in zip(chunk, scores.tolist(), strict=True):
                 values[run.cell] = score

@@ -1,0 +1,98 @@
+"""The plan of a batch of patched runs, shared by every executor.
+
+A *run* is one forward pass of the base prompt with some activations replaced. Executors differ
+in how they run a batch (nnsight traces, local or remote; plain PyTorch hooks), never in what
+they write: both take the index tensors made here and write them with `write_patches`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from tracewidget.models.architectures import architecture, block, submodule
+
+# Execution order of the patchable places inside one block.
+COMPONENT_ORDER = ("head", "attn", "neuron", "mlp", "resid")
+COMPONENTS = ("resid", "mlp", "attn", "head", "neuron")
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where to intervene: a component at one layer and token position; ``index`` is the head
+    for ``component="head"`` and the neuron for ``component="neuron"``."""
+
+    component: str
+    layer: int
+    position: int
+    index: int | None = None
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Write ``value`` at ``site`` in run ``run`` of a batch.
+
+    ``value`` is ``[repeats, *site_shape]``: one activation per repeat of the run (noise
+    samples; ``repeats`` is 1 without noise). The site shape is ``[features]`` for resid, mlp
+    and attn, ``[head_dim]`` for a head, and ``[]`` for a neuron.
+    """
+
+    run: int
+    site: Site
+    value: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Add ``values[sample]`` (``[samples, len(positions), d_model]``) to the token embeddings at
+    ``positions``: ROME's corruption of the subject."""
+
+    positions: tuple[int, ...]
+    values: torch.Tensor
+
+
+def component_module(model: Any, component: str, layer: int) -> Any:
+    arch = architecture(model)
+    blk = block(model, layer)
+    path = {"head": arch.attn_out_proj, "attn": arch.attn, "neuron": arch.mlp_out_proj,
+            "mlp": arch.mlp}.get(component)
+    return blk if path is None else submodule(blk, path)
+
+
+def group_patches(patches: list[Patch], repeats: int) -> dict[tuple[int, str], tuple]:
+    """Index tensors and values per (layer, component): one indexed write each."""
+    groups: dict[tuple[int, str], list[Patch]] = defaultdict(list)
+    for p in patches:
+        groups[p.site.layer, p.site.component].append(p)
+    plan = {}
+    for key, group in groups.items():
+        rows, positions, index, values = [], [], [], []
+        for p in group:
+            if p.value.shape[0] != repeats:
+                raise ValueError(f"a patch holds {p.value.shape[0]} values for {repeats} repeats")
+            for r in range(repeats):
+                rows.append(p.run * repeats + r)
+                positions.append(p.site.position)
+                index.append(p.site.index if p.site.index is not None else 0)
+                values.append(p.value[r])
+        plan[key] = (torch.tensor(rows), torch.tensor(positions), torch.tensor(index),
+                     torch.stack(values))
+    return plan
+
+
+
+def write_patches(target: torch.Tensor, component: str, plan: tuple, n_heads: int) -> None:
+    """Write one (layer, component) group of a plan into ``target`` (``[batch, seq, f]``) in
+    place: whole vectors for resid/mlp/attn, one head's slice, or one neuron."""
+    rows, positions, index, values = plan
+    values = values.to(target.device, target.dtype)
+    if component == "head":
+        heads = target.view(target.shape[0], target.shape[1], n_heads, -1)
+        heads[rows, positions, index] = values
+    elif component == "neuron":
+        target[rows, positions, index] = values
+    else:
+        target[rows, positions] = values
