@@ -1,6 +1,6 @@
 """ROME's Figure 2 on the bundled model: noise traces averaged over facts by token role.
 
-    python benchmarks/factlm_average_trace.py [--facts N] [--window W] [--figure PATH]
+    python -m benchmarks.factlm_average_trace [--facts N] [--window W] [--figure PATH]
 
 Prints, for resid, mlp and attn, the average indirect effect (AIE) by token role and layer with
 95% intervals, and the peak (layer, effect) of each role; saves the figure shown in the model card.

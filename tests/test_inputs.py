@@ -109,9 +109,10 @@ def test_progress_reports_partial_grids_and_batches_agree(factlm):
     calls = []
     g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", batch_size=7,
                  on_progress=lambda done, total, grid: calls.append((done, total, grid)))
-    assert [c[0] for c in calls] == [7, 14, 21, 28, 35, 42, 49, 54]
+    done = [c[0] for c in calls]
+    assert done[-1] == 54 and all(0 < b - a <= 7 for a, b in zip([0, *done], done, strict=False))
     assert all(total == 54 for _, total, _ in calls)
-    assert np.isnan(calls[0][2].values).sum() == 54 - 7
+    assert np.isnan(calls[0][2].values).sum() == 54 - done[0]
     one_batch = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
     assert np.allclose(g.values, one_batch.values, atol=1e-6)
 
@@ -126,7 +127,7 @@ def test_cancel_stops_between_batches_with_partial_grid(factlm):
     with pytest.raises(tw.SweepCancelled) as info:
         tw.patch(factlm, CLEAN, CORRUPT, " Paris", batch_size=7, cancel=token,
                  on_progress=stop_after_two)
-    assert np.isfinite(info.value.partial.values).sum() == 14
+    assert 14 <= np.isfinite(info.value.partial.values).sum() < 21
 
 
 words = st.sampled_from([" Eiffel", " Tower", " Paris", " is", " the", " city", " of", "The",

@@ -103,6 +103,42 @@ def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_
     return max(1, memory_budget // per_row)
 
 
+LAYER_BANDS, POSITION_BANDS = 2, 1
+
+
+def batches(runs: list[Run], per_batch: int, seq_len: int, n_layers: int,
+            banded: bool) -> list[list[Run]]:
+    """Split ``runs`` into batches of at most ``per_batch``.
+
+    The local executor skips the tokens before a batch's first patched position and the layers
+    below its first patched layer, so with ``banded`` runs are grouped by band of layers and
+    band of positions (`LAYER_BANDS` x `POSITION_BANDS`). More bands share more but cost more
+    forwards, and on a CPU every forward streams all the weights once: 2 x 1 was fastest on a
+    GPT-2-small-shaped model (0.92 s against 1.16 s for 1 x 1 and 1.43 s for 3 x 3).
+    Otherwise runs only go in position order.
+    """
+    def start(run: Run) -> tuple[int, int]:
+        sites = [site for site, _ in run.patches]
+        return (min((s.layer for s in sites), default=0),
+                min((s.position for s in sites), default=0))
+
+    layer_band = -(-n_layers // LAYER_BANDS)
+    position_band = -(-seq_len // POSITION_BANDS)
+
+    def band(run: Run) -> tuple[int, ...]:
+        layer, position = start(run)
+        return (layer // layer_band, position // position_band) if banded else ()
+
+    ordered = sorted(runs, key=lambda run: (band(run), start(run)[::-1]))
+    out: list[list[Run]] = []
+    for run in ordered:
+        if out and len(out[-1]) < per_batch and band(out[-1][0]) == band(run):
+            out[-1].append(run)
+        else:
+            out.append([run])
+    return out
+
+
 def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: EffectGrid,
               metric: Metric, *, noise: Noise | None = None, repeats: int = 1,
               batch_size: int | None = None, on_progress: ProgressFn | None = None,
@@ -116,9 +152,7 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
     run_batch = run_patched_local if local else run_patched
     per_batch = batch_size or max(
         1, batch_rows(model, len(ids), logit_positions=1 if local else None) // repeats)
-    # runs that patch later positions share a longer unchanged prefix: keep them together
-    runs = sorted(runs, key=lambda run: min((site.position for site, _ in run.patches),
-                                            default=0))
+    chunks = batches(runs, per_batch, len(ids), shape(model).n_layers, banded=local)
     values = np.full(template.shape, math.nan)
     total = len(runs)
     bar = None
@@ -128,17 +162,17 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
         bar = tqdm(total=total, desc=f"{template.component} sweep", unit="cell", delay=2.0,
                    leave=False)
     try:
-        for start in range(0, total, per_batch):
+        done = 0
+        for chunk in chunks:
             if cancel is not None and cancel.cancelled:
                 raise SweepCancelled(template.with_values(values))
-            chunk = runs[start:start + per_batch]
             patches = [Patch(i, site, value) for i, run in enumerate(chunk)
                        for site, value in run.patches]
             logits = run_batch(model, ids, len(chunk), patches, noise, repeats)
             scores = metric(logits).view(len(chunk), repeats).mean(1)
             for run, score in zip(chunk, scores.tolist(), strict=True):
                 values[run.cell] = score
-            done = start + len(chunk)
+            done += len(chunk)
             if bar is not None:
                 bar.update(len(chunk))
             if on_progress is not None:

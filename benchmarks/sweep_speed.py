@@ -1,0 +1,292 @@
+"""Sweep speed: tracewidget against the naive loop the field writes, in one process.
+
+    python -m benchmarks.sweep_speed            # every case (about 10 minutes on 2 CPU cores)
+    python -m benchmarks.sweep_speed --quick    # without the growth cases (d)
+
+The naive loop is the seed tutorial's: one ``model.trace`` per cell (nnsight 0.8 API), full
+logits, clean activations recorded once. Each case prints the naive time, tracewidget's time, their
+ratio, the largest difference between the two grids, and the peak memory (process RSS above the
+case's start). Then: this machine's matmul GFLOP/s, each sweep's FLOP count and the fraction of
+that peak it reached, how the cost grows with prompt length and depth, the bundled model's widget
+timings, and the attribution preview's time and rank correlation with exact patching.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+import tracewidget as tw
+from tracewidget.models.architectures import block, main_tensor, shape, submodule
+from tracewidget.tracing.experiments import embedding_std, window_layers
+
+CLEAN = "The Eiffel Tower is located in the city of"
+CORRUPT = "The Colosseum Tower is located in the city of"
+SUBJECT = "Eiffel Tower"
+
+
+class PeakMemory:
+    """Peak resident memory of this process above its level at the start (sampled every 5 ms)."""
+
+    def __enter__(self) -> PeakMemory:
+        self._proc = psutil.Process()
+        self.start = self._proc.memory_info().rss
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mib(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def timed(fn):
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - start
+    return result, seconds, mem.mib
+
+
+def _module(model, component, layer):
+    blk = block(model, layer)
+    arch = tw.architecture(model)
+    return blk if component == "resid" else submodule(blk, getattr(arch, component))
+
+
+def naive_patch(model, component, window):
+    """The seed's loop: record the clean run, then one trace per (layer, position) cell."""
+    tok = model.tokenizer
+    clean = torch.tensor([tok(CLEAN)["input_ids"]])
+    corrupt = torch.tensor([tok(CORRUPT)["input_ids"]])
+    n = shape(model).n_layers
+    saved = []
+    with torch.no_grad(), model.trace(clean):
+        for x in range(n):  # a list made outside the trace outlives it
+            saved.append(main_tensor(_module(model, component, x).output).clone().save())
+        target = model.output.logits[0, -1].argmax().save()
+    grid = np.zeros((n, clean.shape[1]))
+    for layer in range(n):
+        for pos in range(clean.shape[1]):
+            with torch.no_grad(), model.trace(corrupt):
+                for x in window_layers(layer, window, n):
+                    main_tensor(_module(model, component, x).output)[:, pos] = saved[x][:, pos]
+                logits = model.output.logits.save()
+            grid[layer, pos] = float(logits[0, -1].double().softmax(-1)[target])
+    return grid
+
+
+def naive_noise(model, component, window, samples=10, seed=0):
+    """The seed's noising loop, made faithful to ROME: one trace per cell, ``samples`` noised
+    copies in its batch."""
+    tok = model.tokenizer
+    prompt = tw.tracing.prompts.tokenize(tok, CLEAN, SUBJECT)
+    ids = torch.tensor([prompt.ids])
+    subj = list(prompt.subject)
+    n = shape(model).n_layers
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randn(samples, len(subj), shape(model).d_model, generator=g) \
+        * 3 * embedding_std(model)
+    embed = tw.architecture(model).embed
+    saved = []
+    with torch.no_grad(), model.trace(ids):
+        for x in range(n):  # a list made outside the trace outlives it
+            saved.append(main_tensor(_module(model, component, x).output).clone().save())
+        target = model.output.logits[0, -1].argmax().save()
+    grid = np.zeros((n, ids.shape[1]))
+    for layer in range(n):
+        for pos in range(ids.shape[1]):
+            with torch.no_grad(), model.trace(ids.expand(samples, -1)):
+                main_tensor(submodule(model, embed).output)[:, subj] += noise
+                for x in window_layers(layer, window, n):
+                    main_tensor(_module(model, component, x).output)[:, pos] = saved[x][:, pos]
+                logits = model.output.logits.save()
+            grid[layer, pos] = float(logits[:, -1].double().softmax(-1)[:, target].mean())
+    return grid
+
+
+def matmul_gflops(size: int = 2048, reps: int = 10) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * size**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def sweep_flops(model, seq: int, window: int, samples: int, local: bool) -> float:
+    """Forward FLOPs of a layer x position sweep (matmuls and attention; norms ignored)."""
+    sizes = shape(model)
+    cfg = tw.models.architectures.model_config(model)
+    d, n, vocab = sizes.d_model, sizes.n_layers, cfg.vocab_size
+    ffn = getattr(cfg, "n_inner", None) or 4 * d
+    per_token_layer = 2 * (4 * d * d + 2 * d * ffn) + 4 * seq * d
+    total = 0.0
+    for _layer in range(n):
+        for pos in range(seq):
+            tokens = seq - pos if local else seq
+            total += samples * (tokens * n * per_token_layer
+                                + (1 if local else seq) * 2 * d * vocab)
+    return total
+
+
+def gpt2_small_shape(layers: int = 12) -> Path:
+    """A randomly initialised GPT-2-small-shaped model (768 wide, vocab 50257) with a word-level
+    tokenizer, saved where `tw.load_model` can load it."""
+    from tests.tiny_models import WORDS, save_tiny_model
+
+    folder = Path(tempfile.mkdtemp()) / f"gpt2-small-{layers}"
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(n_layer=layers, n_embd=768, n_head=12, vocab_size=50257,
+                                       n_positions=1024))
+    filler = [f"w{i}" for i in range(50257 - 3 - len(WORDS))]
+    save_tiny_model("gpt2", folder, words=WORDS + filler)  # tokenizer (and a throwaway model)
+    model.save_pretrained(folder)
+    return folder
+
+
+def compare(name, model, naive_fn, tw_fn, flops_naive, flops_tw, peak_gflops):
+    expected, naive_s, naive_mem = timed(naive_fn)
+    grid, tw_s, tw_mem = timed(tw_fn)
+    diff = float(np.abs(grid.values - expected).max())
+    print(f"{name:34} naive {naive_s:7.2f} s  tracewidget {tw_s:6.3f} s  "
+          f"ratio {naive_s / tw_s:6.1f}x  max|diff| {diff:.1e}  "
+          f"peak MiB naive {naive_mem:6.0f} tw {tw_mem:6.0f}  "
+          f"GFLOP naive {flops_naive / 1e9:6.1f} tw {flops_tw / 1e9:6.1f}  "
+          f"tw at {flops_tw / tw_s / 1e9 / peak_gflops:5.1%} of peak")
+
+
+def cases(label: str, model, peak: float) -> None:
+    seq = len(model.tokenizer(CLEAN)["input_ids"])
+    n = shape(model).n_layers
+    print(f"\n{label}: {n} layers x {shape(model).d_model} wide, prompt of {seq} tokens")
+    compare("(a) resid restore", model, lambda: naive_patch(model, "resid", 1),
+            lambda: tw.patch(model, CLEAN, CORRUPT, progress=False),
+            sweep_flops(model, seq, 1, 1, False), sweep_flops(model, seq, 1, 1, True), peak)
+    for comp in ("mlp", "attn"):
+        compare(f"(b) {comp} restore, window 10", model,
+                lambda comp=comp: naive_patch(model, comp, 10),
+                lambda comp=comp: tw.patch(model, CLEAN, CORRUPT, component=comp, window=10,
+                                           progress=False),
+                sweep_flops(model, seq, 10, 1, False), sweep_flops(model, seq, 10, 1, True),
+                peak)
+    for comp in ("resid", "mlp", "attn"):
+        window = 1 if comp == "resid" else 10
+        compare(f"(c) noise trace {comp}, 10 samples", model,
+                lambda comp=comp, window=window: naive_noise(model, comp, window),
+                lambda comp=comp, window=window: tw.noise_trace(
+                    model, CLEAN, SUBJECT, component=comp, window=window, progress=False),
+                sweep_flops(model, seq, window, 10, False),
+                sweep_flops(model, seq, window, 10, True), peak)
+
+
+def scaling(peak: float) -> None:
+    print("\n(d) growth, GPT-2-small width, resid restore sweep (tracewidget only)")
+    for layers, words in [(12, 8), (12, 32), (12, 128), (24, 10), (48, 10)]:
+        model = tw.load_model(gpt2_small_shape(layers))
+        body = " ".join(["the city"] * ((words - 2) // 2))
+        clean = f"Paris {body} Eiffel of"
+        corrupt = f"Paris {body} Colosseum of"
+        seq = len(model.tokenizer(clean)["input_ids"])
+        grid, seconds, mem = timed(lambda model=model, clean=clean, corrupt=corrupt: tw.patch(
+            model, clean, corrupt, progress=False))
+        flops = sweep_flops(model, seq, 1, 1, True)
+        print(f"  {layers:2} layers, {seq:3} tokens: {grid.values.size:5} cells in {seconds:6.2f} s"
+              f" ({seconds / grid.values.size * 1e3:5.1f} ms/cell), peak {mem:6.0f} MiB above "
+              f"start, {flops / 1e9:6.1f} GFLOP, {flops / seconds / 1e9 / peak:5.1%} of peak")
+        del model
+
+
+def widget_timing() -> None:
+    model = tw.load_model()
+    tw.patch(model, CLEAN, CORRUPT, progress=False)  # warm up
+    first = threading.Event()
+    start = time.perf_counter()
+    stamps = {}
+
+    w = tw.TraceWidget(model, clean=CLEAN, corrupt=CORRUPT, target=" Paris", autorun=False)
+
+    def seen(change):
+        if change["new"].get("done", 0) > 0 and not first.is_set():
+            stamps["first"] = time.perf_counter() - start
+            first.set()
+
+    w.observe(seen, "status")
+    start = time.perf_counter()
+    w.run()
+    w.wait()
+    stamps["full"] = time.perf_counter() - start
+    print(f"\nwidget overview on factlm (54 cells): first cells after {stamps['first']:.3f} s, "
+          f"heatmap full after {stamps['full']:.3f} s")
+
+
+def attribution_agreement(n_facts: int) -> None:
+    """Attribution preview vs exact restore grids over pairs of facts from the table."""
+    model = tw.load_model()
+    tok = model.tokenizer
+    facts = tw.datasets.facts()
+    by_shape: dict[tuple, list] = {}
+    for f in facts:
+        key = (f.relation, f.prompt.replace(f.subject, "{}"), len(tok(f.prompt)["input_ids"]))
+        by_shape.setdefault(key, []).append(f)
+    rng = random.Random(0)
+    pairs = [(a, b) for group in by_shape.values() if len(group) > 1
+             for a, b in [rng.sample(group, 2)] if a.answer != b.answer]
+    pairs = rng.sample(pairs, min(n_facts, len(pairs)))
+    rhos, approx_s, exact_s = [], 0.0, 0.0
+    for clean, corrupt in pairs:
+        start = time.perf_counter()
+        approx = tw.attribution_patch(model, clean.prompt, corrupt.prompt, clean.answer)
+        approx_s += time.perf_counter() - start
+        start = time.perf_counter()
+        exact = tw.patch(model, clean.prompt, corrupt.prompt, clean.answer, progress=False)
+        exact_s += time.perf_counter() - start
+        a = np.argsort(np.argsort(approx.effects().ravel()))
+        e = np.argsort(np.argsort(exact.effects().ravel()))
+        rhos.append(np.corrcoef(a, e)[0, 1])
+    print(f"\nattribution preview vs exact resid restore on {len(pairs)} fact pairs (factlm): "
+          f"preview {approx_s / len(pairs) * 1e3:.1f} ms, "
+          f"exact {exact_s / len(pairs) * 1e3:.1f} ms per grid; "
+          f"Spearman rank correlation mean {np.mean(rhos):.2f}, median "
+          f"{np.median(rhos):.2f}, min {np.min(rhos):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the growth cases")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    peak = matmul_gflops()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; matmul peak "
+          f"{peak:.0f} GFLOP/s (2048x2048 fp32)")
+    cases("factlm (bundled)", tw.load_model(), peak)
+    cases("GPT-2-small shape (random weights)", tw.load_model(gpt2_small_shape()), peak)
+    widget_timing()
+    torch.set_grad_enabled(True)
+    attribution_agreement(40)
+    if not args.quick:
+        torch.set_grad_enabled(False)
+        scaling(peak)
+
+
+if __name__ == "__main__":
+    main()
