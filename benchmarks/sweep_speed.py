@@ -133,20 +133,24 @@ def matmul_gflops(size: int = 2048, reps: int = 10) -> float:
     return 2 * size**3 * reps / (time.perf_counter() - start) / 1e9
 
 
-def sweep_flops(model, seq: int, window: int, samples: int, local: bool) -> float:
-    """Forward FLOPs of a layer x position sweep (matmuls and attention; norms ignored)."""
+def naive_flops(model, seq: int, samples: int) -> float:
+    """Matmul and attention FLOPs of the naive sweep: a full forward per cell (and sample), with
+    the unembedding at every position (the count FlopCounterMode makes of such a forward)."""
     sizes = shape(model)
     cfg = tw.models.architectures.model_config(model)
     d, n, vocab = sizes.d_model, sizes.n_layers, cfg.vocab_size
     ffn = getattr(cfg, "n_inner", None) or 4 * d
-    per_token_layer = 2 * (4 * d * d + 2 * d * ffn) + 4 * seq * d
-    total = 0.0
-    for _layer in range(n):
-        for pos in range(seq):
-            tokens = seq - pos if local else seq
-            total += samples * (tokens * n * per_token_layer
-                                + (1 if local else seq) * 2 * d * vocab)
-    return total
+    per_forward = seq * (n * (2 * (4 * d * d + 2 * d * ffn) + 4 * seq * d) + 2 * d * vocab)
+    return n * seq * samples * per_forward
+
+
+def measured_flops(fn) -> float:
+    """FLOPs that ``fn`` actually executes (matmuls and attention), counted by PyTorch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
 
 
 def gpt2_small_shape(layers: int = 12) -> Path:
@@ -164,9 +168,10 @@ def gpt2_small_shape(layers: int = 12) -> Path:
     return folder
 
 
-def compare(name, model, naive_fn, tw_fn, flops_naive, flops_tw, peak_gflops):
+def compare(name, model, naive_fn, tw_fn, flops_naive, peak_gflops):
     expected, naive_s, naive_mem = timed(naive_fn)
     grid, tw_s, tw_mem = timed(tw_fn)
+    flops_tw = measured_flops(tw_fn)
     diff = float(np.abs(grid.values - expected).max())
     print(f"{name:34} naive {naive_s:7.2f} s  tracewidget {tw_s:6.3f} s  "
           f"ratio {naive_s / tw_s:6.1f}x  max|diff| {diff:.1e}  "
@@ -181,25 +186,23 @@ def cases(label: str, model, peak: float) -> None:
     print(f"\n{label}: {n} layers x {shape(model).d_model} wide, prompt of {seq} tokens")
     compare("(a) resid restore", model, lambda: naive_patch(model, "resid", 1),
             lambda: tw.patch(model, CLEAN, CORRUPT, progress=False),
-            sweep_flops(model, seq, 1, 1, False), sweep_flops(model, seq, 1, 1, True), peak)
+            naive_flops(model, seq, 1), peak)
     for comp in ("mlp", "attn"):
         compare(f"(b) {comp} restore, window 10", model,
                 lambda comp=comp: naive_patch(model, comp, 10),
                 lambda comp=comp: tw.patch(model, CLEAN, CORRUPT, component=comp, window=10,
                                            progress=False),
-                sweep_flops(model, seq, 10, 1, False), sweep_flops(model, seq, 10, 1, True),
-                peak)
+                naive_flops(model, seq, 1), peak)
     for comp in ("resid", "mlp", "attn"):
         window = 1 if comp == "resid" else 10
         compare(f"(c) noise trace {comp}, 10 samples", model,
                 lambda comp=comp, window=window: naive_noise(model, comp, window),
                 lambda comp=comp, window=window: tw.noise_trace(
                     model, CLEAN, SUBJECT, component=comp, window=window, progress=False),
-                sweep_flops(model, seq, window, 10, False),
-                sweep_flops(model, seq, window, 10, True), peak)
+                naive_flops(model, seq, 10), peak)
 
 
-def scaling(peak: float) -> None:
+def scaling() -> None:
     print("\n(d) growth, GPT-2-small width, resid restore sweep (tracewidget only)")
     for layers, words in [(12, 8), (12, 32), (12, 128), (24, 10), (48, 10)]:
         model = tw.load_model(gpt2_small_shape(layers))
@@ -207,12 +210,13 @@ def scaling(peak: float) -> None:
         clean = f"Paris {body} Eiffel of"
         corrupt = f"Paris {body} Colosseum of"
         seq = len(model.tokenizer(clean)["input_ids"])
-        grid, seconds, mem = timed(lambda model=model, clean=clean, corrupt=corrupt: tw.patch(
-            model, clean, corrupt, progress=False))
-        flops = sweep_flops(model, seq, 1, 1, True)
+        def sweep(model=model, clean=clean, corrupt=corrupt):
+            return tw.patch(model, clean, corrupt, progress=False)
+
+        grid, seconds, mem = timed(sweep)
         print(f"  {layers:2} layers, {seq:3} tokens: {grid.values.size:5} cells in {seconds:6.2f} s"
               f" ({seconds / grid.values.size * 1e3:5.1f} ms/cell), peak {mem:6.0f} MiB above "
-              f"start, {flops / 1e9:6.1f} GFLOP, {flops / seconds / 1e9 / peak:5.1%} of peak")
+              "start")
         del model
 
 
@@ -272,20 +276,25 @@ def attribution_agreement(n_facts: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="skip the growth cases")
+    parser.add_argument("--quick", action="store_true", help="skip the growth cases (d)")
+    parser.add_argument("--only-gpt2", action="store_true",
+                        help="only the GPT-2-small-shape cases (a)-(c)")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     peak = matmul_gflops()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; matmul peak "
           f"{peak:.0f} GFLOP/s (2048x2048 fp32)")
-    cases("factlm (bundled)", tw.load_model(), peak)
+    if not args.only_gpt2:
+        cases("factlm (bundled)", tw.load_model(), peak)
     cases("GPT-2-small shape (random weights)", tw.load_model(gpt2_small_shape()), peak)
+    if args.only_gpt2:
+        return
     widget_timing()
     torch.set_grad_enabled(True)
     attribution_agreement(40)
     if not args.quick:
         torch.set_grad_enabled(False)
-        scaling(peak)
+        scaling()
 
 
 if __name__ == "__main__":
