@@ -6,12 +6,17 @@ tokenizer split your text".
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 
 class PromptError(ValueError):
     """A prompt, subject, target or foil cannot be used as given; the message says why."""
+
+
+class PromptWarning(UserWarning):
+    """A prompt can be used, but perhaps not as meant; the message says how it was read."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ def tokenize(tokenizer: Any, text: str, subject: str | None = None) -> Prompt:
     """Tokenize ``text`` without special tokens and find ``subject``'s tokens in it.
 
     The subject span is every token whose characters overlap the first occurrence of ``subject``
-    in ``text`` (a string match, so "Eiffel Tower" finds " Eiffel", " Tower").
+    in ``text`` (a string match, so "Eiffel Tower" finds " Eiffel", " Tower"). A subject that
+    occurs more than once gets a warning naming the occurrence used.
     """
     if not isinstance(text, str) or not text.strip():
         raise PromptError(f"the prompt is empty or whitespace ({text!r}); give the text that "
@@ -51,6 +57,11 @@ def tokenize(tokenizer: Any, text: str, subject: str | None = None) -> Prompt:
                               f"tokens are {_show(tokens)}")
         end = start + len(subject)
         span = tuple(i for i, (a, b) in enumerate(enc["offset_mapping"]) if a < end and b > start)
+        if text.find(subject, start + 1) >= 0:
+            warnings.warn(f"subject {subject!r} occurs {text.count(subject)} times in the prompt; "
+                          f"using the first, tokens {list(span)} {_show([tokens[i] for i in span])}"
+                          "; to trace another, make the subject string unique (include a "
+                          "neighbouring word)", PromptWarning, stacklevel=3)
     return Prompt(text, ids, tokens, span)
 
 
@@ -64,6 +75,9 @@ def single_token(tokenizer: Any, text: str, role: str = "target") -> int:
         raise PromptError(f"the {role} {text!r} is {len(ids)} tokens {_show(pieces)}, but a "
                           f"{role} must be one token; use its first token ({pieces[0]!r}) or a "
                           "one-token synonym")
+    if ids[0] == getattr(tokenizer, "unk_token_id", None) and text.strip() != tokenizer.unk_token:
+        raise PromptError(f"the {role} {text!r} is unknown to the tokenizer (it becomes "
+                          f"{tokenizer.unk_token!r}); pick a word from the model's vocabulary")
     return ids[0]
 
 

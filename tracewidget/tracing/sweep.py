@@ -139,6 +139,14 @@ def batches(runs: list[Run], per_batch: int, seq_len: int, n_layers: int,
     return out
 
 
+def _out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is PyTorch running out of memory (CUDA, MPS or the CPU allocator)."""
+    message = str(err).lower()
+    return isinstance(err, torch.OutOfMemoryError) or any(
+        text in message for text in ("out of memory", "can't allocate memory",
+                                     "not enough memory"))
+
+
 def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: EffectGrid,
               metric: Metric, *, noise: Noise | None = None, repeats: int = 1,
               batch_size: int | None = None, on_progress: ProgressFn | None = None,
@@ -146,7 +154,8 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
     """Execute ``runs`` in batches and return ``template`` filled with their scores.
 
     ``repeats`` copies of each run (noise samples) are averaged into one score. ``batch_size``
-    counts runs per forward; by default as many as fit the memory budget.
+    counts runs per forward; by default as many as fit the memory budget. A batch that runs out
+    of memory is halved (and so are the batches after it) until it fits.
     """
     local = _local(model)
     run_batch = run_patched_local if local else run_patched
@@ -161,16 +170,31 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
 
         bar = tqdm(total=total, desc=f"{template.component} sweep", unit="cell", delay=2.0,
                    leave=False)
+    def scores(chunk: list[Run]) -> torch.Tensor:
+        patches = [Patch(i, site, value) for i, run in enumerate(chunk)
+                   for site, value in run.patches]
+        logits = run_batch(model, ids, len(chunk), patches, noise, repeats)
+        return metric(logits).view(len(chunk), repeats).mean(1)
+
     try:
         done = 0
-        for chunk in chunks:
+        limit = per_batch
+        while chunks:
+            chunk = chunks.pop(0)
             if cancel is not None and cancel.cancelled:
                 raise SweepCancelled(template.with_values(values))
-            patches = [Patch(i, site, value) for i, run in enumerate(chunk)
-                       for site, value in run.patches]
-            logits = run_batch(model, ids, len(chunk), patches, noise, repeats)
-            scores = metric(logits).view(len(chunk), repeats).mean(1)
-            for run, score in zip(chunk, scores.tolist(), strict=True):
+            if len(chunk) > limit:
+                chunks[:0] = [chunk[i:i + limit] for i in range(0, len(chunk), limit)]
+                continue
+            try:
+                chunk_scores = scores(chunk)
+            except RuntimeError as err:  # out of memory: halve the batch and go on
+                if not _out_of_memory(err) or len(chunk) == 1:
+                    raise
+                limit = len(chunk) // 2
+                chunks.insert(0, chunk)
+                continue
+            for run, score in zip(chunk, chunk_scores.tolist(), strict=True):
                 values[run.cell] = score
             done += len(chunk)
             if bar is not None:

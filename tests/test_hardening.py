@@ -1,0 +1,145 @@
+"""Bad input gets a specific error, faults lose nothing and leave the model clean."""
+
+from __future__ import annotations
+
+import nnsight
+import numpy as np
+import pytest
+import torch
+
+import tracewidget as tw
+import tracewidget.tracing.sweep as sweep_module
+from tracewidget.tracing import use_executor
+from tracewidget.tracing.prompts import PromptWarning
+
+CLEAN = "The Eiffel Tower is located in the city of"
+CORRUPT = "The Colosseum Tower is located in the city of"
+
+
+def test_subject_twice_warns_which_is_used(factlm):
+    prompt = "The Eiffel Tower and the Eiffel Tower are in the city of"
+    with pytest.warns(PromptWarning, match=r"occurs 2 times.*using the first, tokens \[1, 2\]"):
+        g = tw.noise_trace(factlm, prompt, "Eiffel Tower", samples=2, progress=False)
+    assert g.subject == (1, 2)
+
+
+def test_target_unknown_to_a_word_level_tokenizer(tiny_models):
+    with pytest.raises(tw.PromptError, match="unknown to the tokenizer"):
+        tw.patch(tiny_models["gpt2"], CLEAN, CORRUPT, "Tokyo", progress=False)
+
+
+def test_clean_equal_to_corrupt_gives_zero_effects_and_a_clear_normalized_error(factlm):
+    g = tw.patch(factlm, CLEAN, CLEAN, " Paris", progress=False)
+    assert g.total_effect == 0 and np.abs(g.effects()).max() < 1e-6
+    with pytest.raises(ValueError, match="total effect is 0"):
+        g.normalized()
+
+
+def test_prompt_longer_than_the_context(factlm):
+    long = "Fact: " * 40 + CLEAN
+    with pytest.raises(tw.PromptError, match=r"reads at most 64"):
+        tw.patch(factlm, long, long, " Paris", progress=False)
+    with pytest.raises(tw.PromptError, match=r"reads at most 64"):
+        tw.noise_trace(factlm, long, "Eiffel Tower", progress=False)
+
+
+def test_metric_that_raises_is_named(factlm):
+    def broken(logits):
+        raise ZeroDivisionError("my bug")
+
+    with pytest.raises(tw.MetricError, match="raised ZeroDivisionError: my bug"):
+        tw.patch(factlm, CLEAN, CORRUPT, " Paris", metric=broken, progress=False)
+
+
+def test_half_precision_models_give_the_float32_answer(tiny_dirs, tiny_models):
+    full = tw.patch(tiny_models["llama"], CLEAN, CORRUPT, "Paris", metric="logprob",
+                    progress=False)
+    for dtype in (torch.bfloat16, torch.float16):
+        half = tw.patch(tw.load_model(tiny_dirs["llama"], dtype=dtype), CLEAN, CORRUPT, "Paris",
+                        metric="logprob", progress=False)
+        assert half.values.dtype == np.float64
+        assert np.abs(half.values - full.values).max() < 0.05, dtype
+
+
+def test_model_on_the_meta_device_without_dispatch(tiny_dirs, tiny_models):
+    tokenizer = tiny_models["gpt2"].tokenizer
+    lazy = nnsight.TransformersModel(str(tiny_dirs["gpt2"]), tokenizer=tokenizer,
+                                     task="text-generation")
+    g = tw.patch(lazy, CLEAN, CORRUPT, "Paris", progress=False)
+    expected = tw.patch(tiny_models["gpt2"], CLEAN, CORRUPT, "Paris", progress=False)
+    assert np.abs(g.values - expected.values).max() < 1e-6
+
+
+def _leftovers(module: torch.nn.Module) -> list[str]:
+    """Hooks, forward overrides or frozen weights a sweep could leave behind."""
+    found = []
+    for name, sub in module.named_modules():
+        if sub._forward_hooks or sub._forward_pre_hooks:
+            found.append(f"hook on {name}")
+        if getattr(sub.__dict__.get("forward"), "__name__", "") == "recorded":
+            found.append(f"forward override on {name}")
+    found += [f"frozen {n}" for n, p in module.named_parameters() if not p.requires_grad]
+    return found
+
+
+@pytest.mark.parametrize("executor", ["local", "nnsight"])
+def test_interrupt_inside_a_batch_leaves_the_model_clean(factlm, executor):
+    module = factlm._module
+    fresh = tw.patch(factlm, CLEAN, CORRUPT, " Paris", component="mlp", progress=False)
+    calls = []
+
+    def interrupt(mod, args, output):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    handle = module.transformer.ln_f.register_forward_hook(interrupt)
+    try:
+        with use_executor(executor), pytest.raises(KeyboardInterrupt):
+            tw.patch(factlm, CLEAN, CORRUPT, " Paris", component="mlp", batch_size=4,
+                     progress=False)
+    finally:
+        handle.remove()
+    assert _leftovers(module) == []
+    again = tw.patch(factlm, CLEAN, CORRUPT, " Paris", component="mlp", progress=False)
+    assert np.array_equal(again.values, fresh.values)
+
+
+def test_interrupt_during_attribution_restores_the_weights(factlm):
+    def interrupt(mod, args, output):
+        raise KeyboardInterrupt
+
+    handle = factlm._module.transformer.ln_f.register_forward_hook(interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tw.attribution_patch(factlm, CLEAN, CORRUPT, " Paris")
+    finally:
+        handle.remove()
+    assert _leftovers(factlm._module) == []
+
+
+def test_out_of_memory_halves_the_batch_and_goes_on(factlm, monkeypatch):
+    expected = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+    real = sweep_module.run_patched_local
+    sizes = []
+
+    def small_memory(model, ids, n_runs, *args):
+        sizes.append(n_runs)
+        if n_runs > 5:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated: batches above 5 runs)")
+        return real(model, ids, n_runs, *args)
+
+    monkeypatch.setattr(sweep_module, "run_patched_local", small_memory)
+    g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+    assert np.abs(g.values - expected.values).max() < 1e-5  # float32 sums differ by batch size
+    assert sizes[0] > 5 and max(sizes[sizes.index(max(s for s in sizes if s <= 5)):]) <= 5
+    assert sum(s for s in sizes if s <= 5) == 54  # every cell ran once, in batches that fit
+
+
+def test_other_runtime_errors_are_not_mistaken_for_out_of_memory(factlm, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(sweep_module, "run_patched_local", broken)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
