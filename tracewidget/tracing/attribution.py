@@ -20,13 +20,13 @@ from tracewidget.models.architectures import shape
 
 from .executor import gradients, record
 from .experiments import (
+    Interchange,
     bind_metric,
     check_columns,
-    check_experiment,
     check_layers,
     check_window,
+    interchange,
     model_name,
-    prepare_pair,
     prompt_ids,
     window_layers,
 )
@@ -36,6 +36,25 @@ from .plan import Site
 from .sweep import CancelToken, ProgressFn, Run, run_sweep
 
 ATTRIBUTION_COMPONENTS = ("resid", "mlp", "attn", "head")
+
+
+def _first_order(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
+                 metric: str | MetricFn, target: str | None, foil: str | None):
+    """One source forward, one base forward and one backward: the source activations, the
+    bound metric and target text, the base activations and gradients, and the (base, clean,
+    corrupt) scores."""
+    source_acts, source_logits = record(model, prompt_ids(pair.source).unsqueeze(0), wanted)
+    clean_logits = source_logits if pair.restore else \
+        record(model, prompt_ids(pair.clean).unsqueeze(0), set())[1]
+    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
+    base_acts, grads, base_logits = gradients(model, prompt_ids(pair.base).unsqueeze(0), wanted,
+                                              bound)
+    base_score = float(bound(base_logits)[0])
+    source_score = float(bound(source_logits)[0])
+    clean_score = source_score if pair.restore else base_score
+    corrupt_score = base_score if pair.restore else source_score
+    return source_acts, bound, target_text, base_acts, grads, (base_score, clean_score,
+                                                                corrupt_score)
 
 
 def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
@@ -50,33 +69,21 @@ def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None =
     (``layer`` and ``position`` as there). ``values`` are *estimated* scores;
     ``spec["method"] == "attribution"`` marks them.
     """
-    check_experiment(experiment)
     if component not in ATTRIBUTION_COMPONENTS:
         raise ValueError(f"component must be one of {', '.join(ATTRIBUTION_COMPONENTS)}, got "
                          f"{component!r}")
     check_window(window)
-    clean_p, corrupt_p, alignment = prepare_pair(model, clean, corrupt, subject, align)
+    pair = interchange(model, clean, corrupt, subject, align, experiment)
+    alignment = pair.alignment
     sizes = shape(model)
     n_layers = sizes.n_layers
     wanted = {(component, x) for x in range(n_layers)}
-    restore = experiment == "restore"
-    base_p, source_p = (corrupt_p, clean_p) if restore else (clean_p, corrupt_p)
-    source_acts, source_logits = record(model, prompt_ids(source_p).unsqueeze(0), wanted)
-    clean_logits = source_logits if restore else \
-        record(model, prompt_ids(clean_p).unsqueeze(0), set())[1]
-    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    base_acts, grads, base_logits = gradients(model, prompt_ids(base_p).unsqueeze(0), wanted,
-                                              bound)
-    base_score = float(bound(base_logits)[0])
-    clean_score = float(bound(clean_logits)[0])
-    corrupt_score = base_score if restore else float(bound(source_logits)[0])
-
-    def positions(col: int) -> tuple[int, int]:
-        clean_pos, corrupt_pos = alignment.pairs[col]
-        return (corrupt_pos, clean_pos) if restore else (clean_pos, corrupt_pos)
+    source_acts, bound, target_text, base_acts, grads, scores = _first_order(
+        model, pair, wanted, metric, target, foil)
+    base_score, clean_score, corrupt_score = scores
 
     def estimate(key: tuple[str, int], col: int) -> torch.Tensor:
-        base_pos, source_pos = positions(col)
+        base_pos, source_pos = pair.positions(col)
         diff = (source_acts[key][0, source_pos] - base_acts[key][0, base_pos]).double()
         prod = diff * grads[key][0, base_pos].double()
         return prod.view(sizes.n_heads, -1).sum(-1) if component == "head" else prod.sum()
@@ -129,36 +136,28 @@ def patch_neurons(model: Any, clean: str, corrupt: str, target: str | None = Non
     Rows are the neurons ("N1234", most important first), the one column is the token;
     ``values`` are exact scores and ``spec["attribution"]`` the estimated scores, row by row.
     """
-    check_experiment(experiment)
-    clean_p, corrupt_p, alignment = prepare_pair(model, clean, corrupt, subject, align)
+    pair = interchange(model, clean, corrupt, subject, align, experiment)
+    alignment = pair.alignment
     at = check_layers(model, [layer], "layer")[0]
     col = check_columns([position], len(alignment.pairs), alignment.labels)[0]
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a whole number >= 1, got {top_k!r}")
     key = ("neuron", at)
-    restore = experiment == "restore"
-    base_p, source_p = (corrupt_p, clean_p) if restore else (clean_p, corrupt_p)
-    source_acts, source_logits = record(model, prompt_ids(source_p).unsqueeze(0), {key})
-    clean_logits = source_logits if restore else \
-        record(model, prompt_ids(clean_p).unsqueeze(0), set())[1]
-    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    base_acts, grads, base_logits = gradients(model, prompt_ids(base_p).unsqueeze(0), {key},
-                                              bound)
-    clean_pos, corrupt_pos = alignment.pairs[col]
-    base_pos, source_pos = (corrupt_pos, clean_pos) if restore else (clean_pos, corrupt_pos)
+    source_acts, bound, target_text, base_acts, grads, scores = _first_order(
+        model, pair, {key}, metric, target, foil)
+    base_score, clean_score, corrupt_score = scores
+    base_pos, source_pos = pair.positions(col)
     source_row = source_acts[key][0, source_pos]
     estimates = ((source_row - base_acts[key][0, base_pos]).double()
                  * grads[key][0, base_pos].double())
     top = estimates.abs().argsort(descending=True)[:min(top_k, estimates.numel())].tolist()
-    base_score = float(bound(base_logits)[0])
     runs = [Run((r, 0), ((Site("neuron", at, base_pos, n), source_row[n].reshape(1)),))
             for r, n in enumerate(top)]
     template = EffectGrid(
         values=np.full((len(top), 1), np.nan), row_labels=[f"N{n}" for n in top],
         col_labels=[alignment.labels[col]], row_name="neuron", col_name="token",
         subject=[0] if col in alignment.subject else [],
-        clean_score=float(bound(clean_logits)[0]),
-        corrupt_score=base_score if restore else float(bound(source_logits)[0]),
+        clean_score=clean_score, corrupt_score=corrupt_score,
         experiment=experiment, component="neuron", metric=bound.name,
         metric_label=bound.label, model_name=model_name(model),
         spec={"experiment_kind": "patch_neurons", "clean": clean, "corrupt": corrupt,
@@ -166,5 +165,5 @@ def patch_neurons(model: Any, clean: str, corrupt: str, target: str | None = Non
               "top_k": top_k, "experiment": experiment, "metric": bound.name, "align": align,
               "subject": subject, "neurons": top,
               "attribution": [base_score + float(estimates[n]) for n in top]})
-    return run_sweep(model, prompt_ids(base_p), runs, template, bound, batch_size=batch_size,
+    return run_sweep(model, prompt_ids(pair.base), runs, template, bound, batch_size=batch_size,
                      on_progress=on_progress, cancel=cancel, progress=progress)

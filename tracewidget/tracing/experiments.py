@@ -18,6 +18,7 @@ the attention output projection's input). Every function here plans its runs and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,50 @@ def prepare_prompt(model: Any, prompt: str, subject: str) -> Prompt:
     prompt_p = tokenize(model.tokenizer, prompt, subject)
     _check_context(model, prompt_p)
     return prompt_p
+
+
+@dataclass(frozen=True)
+class Interchange:
+    """A clean/corrupt pair set up for restore or ablate: the *base* run is the one patched, the
+    *source* run is where the pasted activations come from."""
+
+    clean: Prompt
+    corrupt: Prompt
+    alignment: Alignment
+    restore: bool
+
+    @property
+    def base(self) -> Prompt:
+        return self.corrupt if self.restore else self.clean
+
+    @property
+    def source(self) -> Prompt:
+        return self.clean if self.restore else self.corrupt
+
+    def positions(self, col: int) -> tuple[int, int]:
+        """(base position, source position) of grid column ``col``."""
+        clean_pos, corrupt_pos = self.alignment.pairs[col]
+        return (corrupt_pos, clean_pos) if self.restore else (clean_pos, corrupt_pos)
+
+
+def interchange(model: Any, clean: str, corrupt: str, subject: str | None, align: bool,
+                experiment: str) -> Interchange:
+    """Check ``experiment`` and the prompts, and set the pair up (see `Interchange`)."""
+    check_experiment(experiment)
+    return Interchange(*prepare_pair(model, clean, corrupt, subject, align),
+                       restore=experiment == "restore")
+
+
+def record_pair(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
+                metric: str | MetricFn, target: str | None, foil: str | None
+                ) -> tuple[dict, Metric, str, float, float]:
+    """Run both prompts once: the source activations ``wanted``, the bound metric, the target's
+    text, and the clean and corrupt scores."""
+    clean_acts, clean_logits = record(model, prompt_ids(pair.clean).unsqueeze(0), wanted)
+    corrupt_acts, corrupt_logits = record(model, prompt_ids(pair.corrupt).unsqueeze(0), wanted)
+    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
+    return (clean_acts if pair.restore else corrupt_acts, bound, target_text,
+            float(bound(clean_logits)[0]), float(bound(corrupt_logits)[0]))
 
 
 def check_experiment(experiment: str) -> None:
@@ -157,24 +202,19 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
     """
     check_component(component, COMPONENTS)
     check_window(window)
-    check_experiment(experiment)
-    clean_p, corrupt_p, alignment = prepare_pair(model, clean, corrupt, subject, align)
+    pair = interchange(model, clean, corrupt, subject, align, experiment)
+    alignment = pair.alignment
     layer_rows = check_layers(model, layers)
     cols = check_columns(positions, len(alignment.pairs), alignment.labels)
     n_layers = shape(model).n_layers
     wanted = {(component, layer) for row in layer_rows
               for layer in window_layers(row, window, n_layers)}
-    clean_acts, clean_logits = record(model, prompt_ids(clean_p).unsqueeze(0), wanted)
-    corrupt_acts, corrupt_logits = record(model, prompt_ids(corrupt_p).unsqueeze(0), wanted)
-    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    restore = experiment == "restore"
-    source_acts = clean_acts if restore else corrupt_acts
-    base = corrupt_p if restore else clean_p
+    source_acts, bound, target_text, clean_score, corrupt_score = record_pair(
+        model, pair, wanted, metric, target, foil)
     runs = []
     for r, row in enumerate(layer_rows):
         for c, col in enumerate(cols):
-            clean_pos, corrupt_pos = alignment.pairs[col]
-            base_pos, source_pos = (corrupt_pos, clean_pos) if restore else (clean_pos, corrupt_pos)
+            base_pos, source_pos = pair.positions(col)
             runs.append(Run((r, c), tuple(
                 (Site(component, layer, base_pos), source_acts[component, layer][:, source_pos])
                 for layer in window_layers(row, window, n_layers))))
@@ -183,15 +223,16 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
         row_labels=[f"L{x}" for x in layer_rows],
         col_labels=[alignment.labels[c] for c in cols],
         subject=[i for i, c in enumerate(cols) if c in alignment.subject],
-        clean_score=float(bound(clean_logits)[0]), corrupt_score=float(bound(corrupt_logits)[0]),
+        clean_score=clean_score, corrupt_score=corrupt_score,
         experiment=experiment, component=component, metric=bound.name,
         metric_label=bound.label, model_name=model_name(model),
         spec={"experiment_kind": "patch", "clean": clean, "corrupt": corrupt,
               "target": target_text, "foil": foil, "component": component,
               "experiment": experiment, "metric": bound.name, "window": window,
               "layers": layer_rows, "positions": cols, "align": align, "subject": subject})
-    return run_sweep(model, prompt_ids(base), runs, template, bound, batch_size=batch_size,
-                     on_progress=on_progress, cancel=cancel, progress=progress)
+    return run_sweep(model, prompt_ids(pair.base), runs, template, bound,
+                     batch_size=batch_size, on_progress=on_progress, cancel=cancel,
+                     progress=progress)
 
 
 def embedding_std(model: Any) -> float:
@@ -302,8 +343,8 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     ``layers`` (default all).
     Grouped-query models work: a head here is a query head, whose output is its own slice.
     """
-    check_experiment(experiment)
-    clean_p, corrupt_p, alignment = prepare_pair(model, clean, corrupt, subject, align)
+    pair = interchange(model, clean, corrupt, subject, align, experiment)
+    alignment = pair.alignment
     sizes = shape(model)
     n_cols = len(alignment.pairs)
     if layer is None:
@@ -312,17 +353,11 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     else:
         layer_list = check_layers(model, [layer], "layer")
         cols = check_columns(None, n_cols, alignment.labels)
-    wanted = {("head", x) for x in layer_list}
-    clean_acts, clean_logits = record(model, prompt_ids(clean_p).unsqueeze(0), wanted)
-    corrupt_acts, corrupt_logits = record(model, prompt_ids(corrupt_p).unsqueeze(0), wanted)
-    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    restore = experiment == "restore"
-    source_acts = clean_acts if restore else corrupt_acts
-    base = corrupt_p if restore else clean_p
+    source_acts, bound, target_text, clean_score, corrupt_score = record_pair(
+        model, pair, {("head", x) for x in layer_list}, metric, target, foil)
 
     def site_run(cell: tuple[int, int], at_layer: int, col: int, head: int) -> Run:
-        clean_pos, corrupt_pos = alignment.pairs[col]
-        base_pos, source_pos = (corrupt_pos, clean_pos) if restore else (clean_pos, corrupt_pos)
+        base_pos, source_pos = pair.positions(col)
         value = source_acts["head", at_layer][:, source_pos].view(1, sizes.n_heads, -1)[:, head]
         return Run(cell, ((Site("head", at_layer, base_pos, head), value),))
 
@@ -341,13 +376,14 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     template = EffectGrid(
         values=np.full((len(rows), len(col_labels)), np.nan), row_labels=rows,
         col_labels=col_labels, row_name=row_name, col_name=col_name, subject=subject_cols,
-        clean_score=float(bound(clean_logits)[0]), corrupt_score=float(bound(corrupt_logits)[0]),
+        clean_score=clean_score, corrupt_score=corrupt_score,
         experiment=experiment, component="head", metric=bound.name, metric_label=bound.label,
         model_name=model_name(model),
         spec={"experiment_kind": "patch_heads", "clean": clean, "corrupt": corrupt,
               "target": target_text, "foil": foil, "layer": layer, "position": cols[0]
               if layer is None else None, "experiment": experiment, "metric": bound.name,
               "align": align, "subject": subject})
-    return run_sweep(model, prompt_ids(base), runs, template, bound, batch_size=batch_size,
-                     on_progress=on_progress, cancel=cancel, progress=progress)
+    return run_sweep(model, prompt_ids(pair.base), runs, template, bound,
+                     batch_size=batch_size, on_progress=on_progress, cancel=cancel,
+                     progress=progress)
 
