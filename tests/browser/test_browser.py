@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
+import tracewidget as tw
 from tests.browser.jupyter import CHROMIUM_ARGS, TOKEN, JupyterServer, write_notebook
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -157,6 +159,25 @@ def test_hostile_strings_render_as_text(page, lab):
         "cells => cells.map(c => c.getAttribute('aria-label'))")
     assert any("<script>window.__pwned=1</script>" in a for a in arias)
     assert any("RTL\u202eltr" in a for a in arias)
+    _check_exports(page, root)
+
+
+def _download(page, root, button: str) -> bytes:
+    with page.expect_download() as info:
+        root.locator(button).click()
+    return Path(info.value.path()).read_bytes()
+
+
+def _check_exports(page, root) -> None:
+    """SVG, PNG and JSON exports of the hostile view carry the strings as text and data."""
+    svg = _download(page, root, ".tracewidget-export-svg").decode()
+    tags = {element.tag.rsplit("}", 1)[-1] for element in ElementTree.fromstring(svg).iter()}
+    assert not tags & {"script", "img", "iframe", "foreignObject"}, tags
+    assert "&lt;script&gt;window.__pwned=1" in svg
+    assert _download(page, root, ".tracewidget-export-png").startswith(b"\x89PNG")
+    grid = tw.EffectGrid.from_json(_download(page, root, ".tracewidget-export-json"))
+    assert list(grid.col_labels[:len(HOSTILE)]) == HOSTILE
+    assert page.evaluate("window.__pwned") is None
 
 
 @pytest.mark.skipif(importlib.util.find_spec("notebook") is None,
