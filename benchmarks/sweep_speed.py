@@ -73,17 +73,23 @@ def _module(model, component, layer):
     return blk if component == "resid" else submodule(blk, getattr(arch, component))
 
 
+def _record_clean(model, ids, component):
+    """The clean run's ``component`` output at every layer, and its top-1 token."""
+    saved = []
+    with torch.no_grad(), model.trace(ids):
+        for x in range(shape(model).n_layers):  # a list made outside the trace outlives it
+            saved.append(main_tensor(_module(model, component, x).output).clone().save())
+        target = model.output.logits[0, -1].argmax().save()
+    return saved, target
+
+
 def naive_patch(model, component, window):
     """The seed's loop: record the clean run, then one trace per (layer, position) cell."""
     tok = model.tokenizer
     clean = torch.tensor([tok(CLEAN)["input_ids"]])
     corrupt = torch.tensor([tok(CORRUPT)["input_ids"]])
     n = shape(model).n_layers
-    saved = []
-    with torch.no_grad(), model.trace(clean):
-        for x in range(n):  # a list made outside the trace outlives it
-            saved.append(main_tensor(_module(model, component, x).output).clone().save())
-        target = model.output.logits[0, -1].argmax().save()
+    saved, target = _record_clean(model, clean, component)
     grid = np.zeros((n, clean.shape[1]))
     for layer in range(n):
         for pos in range(clean.shape[1]):
@@ -107,11 +113,7 @@ def naive_noise(model, component, window, samples=10, seed=0):
     noise = torch.randn(samples, len(subj), shape(model).d_model, generator=g) \
         * 3 * embedding_std(model)
     embed = tw.architecture(model).embed
-    saved = []
-    with torch.no_grad(), model.trace(ids):
-        for x in range(n):  # a list made outside the trace outlives it
-            saved.append(main_tensor(_module(model, component, x).output).clone().save())
-        target = model.output.logits[0, -1].argmax().save()
+    saved, target = _record_clean(model, ids, component)
     grid = np.zeros((n, ids.shape[1]))
     for layer in range(n):
         for pos in range(ids.shape[1]):
@@ -281,6 +283,13 @@ def main() -> None:
                         help="only the GPT-2-small-shape cases (a)-(c)")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
+    loads = []
+    for _ in range(2):
+        start = time.perf_counter()
+        tw.load_model()
+        loads.append(time.perf_counter() - start)
+    print(f"tw.load_model() of the bundled model: first call {loads[0]:.2f} s (after `import "
+          f"tracewidget`), second {loads[1]:.2f} s")
     peak = matmul_gflops()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; matmul peak "
           f"{peak:.0f} GFLOP/s (2048x2048 fp32)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -79,13 +77,11 @@ def test_heads_input_is_split_by_head(tiny_models):
     assert heads_in.shape[-1] == sizes.n_heads * sizes.head_dim
 
 
-def test_bundled_model_loads_offline_fast(monkeypatch):
+def test_bundled_model_loads_offline(monkeypatch):
+    # its load time is measured by benchmarks/sweep_speed.py, not asserted here
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    start = time.perf_counter()
     model = tw.load_model()
-    seconds = time.perf_counter() - start
     assert tw.architecture(model).family == "gpt2"
-    assert seconds < 30  # generous: the 2 s target is checked by benchmarks/, not here
     assert model.tokenizer.decode(_last_logits(model).argmax()) == " Paris"
 
 
