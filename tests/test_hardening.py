@@ -120,16 +120,16 @@ def test_interrupt_during_attribution_restores_the_weights(factlm):
 
 def test_out_of_memory_halves_the_batch_and_goes_on(factlm, monkeypatch):
     expected = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
-    real = sweep_module.run_patched_local
     sizes = []
 
-    def small_memory(model, ids, n_runs, *args):
-        sizes.append(n_runs)
-        if n_runs > 5:
-            raise torch.OutOfMemoryError("CUDA out of memory (simulated: batches above 5 runs)")
-        return real(model, ids, n_runs, *args)
+    class SmallMemory(sweep_module.LocalRunner):
+        def __call__(self, n_runs, patches):
+            sizes.append(n_runs)
+            if n_runs > 5:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated: above 5 runs)")
+            return super().__call__(n_runs, patches)
 
-    monkeypatch.setattr(sweep_module, "run_patched_local", small_memory)
+    monkeypatch.setattr(sweep_module, "LocalRunner", SmallMemory)
     g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
     assert np.abs(g.values - expected.values).max() < 1e-5  # float32 sums differ by batch size
     assert sizes[0] > 5 and max(sizes[sizes.index(max(s for s in sizes if s <= 5)):]) <= 5
@@ -137,9 +137,10 @@ def test_out_of_memory_halves_the_batch_and_goes_on(factlm, monkeypatch):
 
 
 def test_other_runtime_errors_are_not_mistaken_for_out_of_memory(factlm, monkeypatch):
-    def broken(*args):
-        raise RuntimeError("shape mismatch")
+    class Broken(sweep_module.LocalRunner):
+        def __call__(self, n_runs, patches):
+            raise RuntimeError("shape mismatch")
 
-    monkeypatch.setattr(sweep_module, "run_patched_local", broken)
+    monkeypatch.setattr(sweep_module, "LocalRunner", Broken)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)

@@ -20,6 +20,7 @@ tensors); the tests compare the two on every experiment and every model family.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -78,61 +79,83 @@ def _hooks(model: Any, plan: dict, noise: Noise | None, batch: int, offset: int,
         yield
 
 
-def run_patched_local(model: Any, ids: torch.Tensor, n_runs: int, patches: list[Patch],
-                      noise: Noise | None = None, repeats: int = 1) -> torch.Tensor:
-    """`executor.run_patched`, computed here with less work; same arguments, same result."""
-    module = hf_module(model)
-    ids = ids.to(next(module.parameters()).device)
-    batch = n_runs * repeats
-    plan = group_patches(patches, repeats)
-    starts = [int(group[1].min()) for group in plan.values()]
-    if noise is not None:
-        starts.append(min(noise.positions))
-    offset = min(min(starts, default=len(ids) - 1), len(ids) - 1)
-    first_layer = min((layer for layer, _ in plan), default=0)
-    with torch.no_grad():
-        skipped = nullcontext()
-        if first_layer > 0:
-            # the hidden state entering `first_layer`, unpatched (with each noise sample)
-            entering: dict[str, torch.Tensor] = {}
+class LocalRunner:
+    """Runs the batches of one sweep of ``ids`` (with ``noise`` and ``repeats`` noise samples).
 
-            def keep(mod, args, output):
-                entering["h"] = main_tensor(output, repeats).clone()
-                raise _Recorded  # the layers above are not needed
+    The unpatched base run (every block's output and the keys and values of every token, per
+    noise sample) is computed once, when the first batch needs it; each batch then costs one
+    forward of its own tokens and layers. Calling the runner is `executor.run_patched` for this
+    sweep: same patches, same result.
+    """
 
-            blocks = submodule(module, architecture(model).blocks)
-            cache = _prefix_cache(module, ids, offset, repeats)
-            handle = blocks[first_layer - 1].register_forward_hook(keep)
+    def __init__(self, model: Any, ids: torch.Tensor, noise: Noise | None = None,
+                 repeats: int = 1) -> None:
+        self.model, self.noise, self.repeats = model, noise, repeats
+        self.module = hf_module(model)
+        self.ids = ids.to(next(self.module.parameters()).device)
+        self.blocks = submodule(self.module, architecture(model).blocks)
+        self._states: list[torch.Tensor] | None = None
+        self._cache: Any = None
+
+    def _base(self) -> tuple[list[torch.Tensor], Any]:
+        """Block outputs ``[repeats, seq, d]`` and the KV cache of the unpatched run(s)."""
+        if self._states is None:
+            states: dict[int, torch.Tensor] = {}
+            handles = [blk.register_forward_hook(
+                lambda mod, args, out, i=i: states.__setitem__(i, main_tensor(out, self.repeats)
+                                                               .clone()))
+                for i, blk in enumerate(self.blocks)]
             try:
-                with _hooks(model, {}, noise, repeats, offset, repeats):
-                    module(input_ids=ids[None, offset:].expand(repeats, -1), logits_to_keep=1,
-                           **cache)
-            except _Recorded:
-                pass
+                with _hooks(self.model, {}, self.noise, self.repeats, 0, self.repeats):
+                    out = self.module(input_ids=self.ids[None].expand(self.repeats, -1),
+                                      use_cache=True, logits_to_keep=1)
             finally:
-                handle.remove()
-            skipped = _short_circuit(blocks[:first_layer], entering["h"].repeat(n_runs, 1, 1))
-        cache = _prefix_cache(module, ids, offset, batch)
-        with skipped, _hooks(model, plan, noise if first_layer == 0 else None, batch, offset,
-                             repeats):
-            out = module(input_ids=ids[None, offset:].expand(batch, -1), logits_to_keep=1,
-                         **cache)
-    return out.logits[:, -1]
+                for handle in handles:
+                    handle.remove()
+            self._states = [states[i] for i in range(len(self.blocks))]
+            self._cache = getattr(out, "cache", None) or out.past_key_values
+        return self._states, self._cache
 
+    def __call__(self, n_runs: int, patches: list[Patch]) -> torch.Tensor:
+        """Last-position logits ``[n_runs * repeats, vocab]`` of the patched runs."""
+        repeats, ids = self.repeats, self.ids
+        batch = n_runs * repeats
+        plan = group_patches(patches, repeats)
+        starts = [int(group[1].min()) for group in plan.values()]
+        if self.noise is not None:
+            starts.append(min(self.noise.positions))
+        offset = min(min(starts, default=len(ids) - 1), len(ids) - 1)
+        first_layer = min((layer for layer, _ in plan), default=0)
+        with torch.no_grad():
+            kwargs: dict[str, Any] = {}
+            skipped = nullcontext()
+            if offset > 0 or first_layer > 0:
+                states, cache = self._base()
+                if offset > 0:
+                    kwargs = {_cache_argument(self.module): self._prefix(cache, offset, n_runs),
+                              "use_cache": True}
+                if first_layer > 0:
+                    entering = states[first_layer - 1][:, offset:].repeat(n_runs, 1, 1)
+                    skipped = _short_circuit(self.blocks[:first_layer], entering)
+            noise = self.noise if first_layer == 0 else None
+            with skipped, _hooks(self.model, plan, noise, batch, offset, repeats):
+                out = self.module(input_ids=ids[None, offset:].expand(batch, -1),
+                                  logits_to_keep=1, **kwargs)
+        return out.logits[:, -1]
 
-class _Recorded(Exception):
-    """Stops the base run once the state it was run for is recorded."""
-
-
-def _prefix_cache(module: torch.nn.Module, ids: torch.Tensor, offset: int, batch: int) -> dict:
-    """Keyword arguments that hand ``batch`` runs the keys and values of the first ``offset``
-    tokens, computed once (no arguments when there is no prefix)."""
-    if offset == 0:
-        return {}
-    prefix = module(input_ids=ids[None, :offset], use_cache=True, logits_to_keep=1)
-    kv = getattr(prefix, "cache", None) or prefix.past_key_values
-    kv.batch_repeat_interleave(batch)
-    return {_cache_argument(module): kv, "use_cache": True}
+    def _prefix(self, cache: Any, offset: int, n_runs: int) -> Any:
+        """The base run's keys and values of the first ``offset`` tokens, one copy per row
+        (row ``r * repeats + s`` gets noise sample ``s``)."""
+        if not getattr(cache, "is_croppable", True):  # e.g. sliding-window layers
+            prefix = self.module(input_ids=self.ids[None, :offset], use_cache=True,
+                                 logits_to_keep=1)
+            kv = getattr(prefix, "cache", None) or prefix.past_key_values
+            kv.batch_repeat_interleave(n_runs * self.repeats)
+            return kv
+        kv = copy.deepcopy(cache)
+        kv.crop(offset - len(self.ids))  # a negative count removes that many tokens
+        kv.batch_select_indices(torch.arange(self.repeats).repeat(n_runs).to(self.ids.device))
+        return kv
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from tracewidget.models.loading import remote_setting
 
 from .executor import run_patched
 from .grid import EffectGrid
-from .local_executor import can_run_locally, run_patched_local
+from .local_executor import LocalRunner, can_run_locally
 from .metrics import Metric
 from .plan import Noise, Patch, Site
 
@@ -103,7 +104,7 @@ def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_
     return max(1, memory_budget // per_row)
 
 
-LAYER_BANDS, POSITION_BANDS = 2, 1
+LAYER_BANDS, POSITION_BANDS = 2, 2
 
 
 def batches(runs: list[Run], per_batch: int, seq_len: int, n_layers: int,
@@ -112,9 +113,10 @@ def batches(runs: list[Run], per_batch: int, seq_len: int, n_layers: int,
 
     The local executor skips the tokens before a batch's first patched position and the layers
     below its first patched layer, so with ``banded`` runs are grouped by band of layers and
-    band of positions (`LAYER_BANDS` x `POSITION_BANDS`). More bands share more but cost more
-    forwards, and on a CPU every forward streams all the weights once: 2 x 1 was fastest on a
-    GPT-2-small-shaped model (0.92 s against 1.16 s for 1 x 1 and 1.43 s for 3 x 3).
+    band of positions (`LAYER_BANDS` x `POSITION_BANDS`). More bands skip more but cost more
+    forwards, and on a CPU every forward streams all the weights once: on a GPT-2-small-shaped
+    model 2 x 2 took 0.83 s, 1 x 1 1.07 s, 3 x 3 0.92 s and 12 x 9 (one cell per forward)
+    3.19 s.
     Otherwise runs only go in position order.
     """
     def start(run: Run) -> tuple[int, int]:
@@ -158,7 +160,8 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
     of memory is halved (and so are the batches after it) until it fits.
     """
     local = _local(model)
-    run_batch = run_patched_local if local else run_patched
+    runner = LocalRunner(model, ids, noise, repeats) if local else partial(
+        run_patched, model, ids, noise=noise, repeats=repeats)
     per_batch = batch_size or max(
         1, batch_rows(model, len(ids), logit_positions=1 if local else None) // repeats)
     chunks = batches(runs, per_batch, len(ids), shape(model).n_layers, banded=local)
@@ -173,7 +176,7 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
     def scores(chunk: list[Run]) -> torch.Tensor:
         patches = [Patch(i, site, value) for i, run in enumerate(chunk)
                    for site, value in run.patches]
-        logits = run_batch(model, ids, len(chunk), patches, noise, repeats)
+        logits = runner(len(chunk), patches)
         return metric(logits).view(len(chunk), repeats).mean(1)
 
     try:
