@@ -3,14 +3,14 @@
 For a model in this process it runs the Hugging Face module directly with PyTorch hooks and
 skips what cannot change:
 
-* **the shared prefix.** Tokens before the first patched (or noised) position are the same in
-  every run of a batch, and with causal attention nothing later changes them. They are run once,
-  with batch size 1, and their keys and values are handed to the batch as a cache; the batch
-  computes only the tokens from that position on. Runs are ordered by position before batching
-  (`sweep.run_sweep`), so a batch usually shares a long prefix.
-* **the layers below the first patched layer.** They compute the same thing in every run: one
-  base run (or one per noise sample) records the hidden state entering that layer, and during the
-  batch the lower blocks are short-circuited to return it.
+* **one base run per sweep.** The unpatched prompt (once per noise sample) is run a single time,
+  keeping every block's output and the keys and values of every token (`LocalRunner`).
+* **the layers below a batch's first patched layer.** They compute the same thing in every run:
+  during the batch the lower blocks are short-circuited to return the base run's state.
+* **the tokens before a batch's first patched (or noised) position.** With causal attention
+  nothing later changes them: the batch gets their keys and values from the base run's cache and
+  computes only the tokens from that position on. `sweep.batches` groups runs in bands of layers
+  and positions so that a batch skips a lot.
 * **the unembedding** is computed at the last position only (``logits_to_keep=1``), which for a
   large vocabulary is much of a short prompt's cost.
 
