@@ -3,6 +3,7 @@ committed bundle is what esbuild makes from js/."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -38,3 +39,20 @@ def test_committed_bundle_is_built_from_js_sources(tmp_path):
     assert out.read_text() == (REPO / "tracewidget" / "static" / "widget.js").read_text(), \
         "tracewidget/static/widget.js is stale: run `npm run build` and commit it"
 
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_commonjs_scripts_inside_the_repo_still_run(tmp_path):
+    """The frontend's ES-module setting stays in js/: node scripts that Python tools install
+    under .venv (JupyterLab's yarn.js) are CommonJS and broke when the repo root said
+    "type": "module"."""
+    probe_dir = REPO / ".venv-probe"
+    probe_dir.mkdir(exist_ok=True)
+    probe = probe_dir / "probe.js"
+    try:
+        probe.write_text('const util = require("util"); console.log(typeof util.format);\n')
+        result = subprocess.run(["node", str(probe)], capture_output=True, text=True)
+    finally:
+        shutil.rmtree(probe_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "function"
