@@ -42,6 +42,8 @@ const TITLE_MAX = 90;
  * @property {DataView | ArrayBuffer | ArrayBufferView} scores
  * @property {DataView | ArrayBuffer | ArrayBufferView} effects
  * @property {DataView | ArrayBuffer | ArrayBufferView | null} normalized
+ * @property {DataView | ArrayBuffer | ArrayBufferView | null} [estimated]  1 per cell still
+ *   showing the attribution preview's estimate
  * @property {number | null} clean_score
  * @property {number | null} corrupt_score
  * @property {boolean} refinable
@@ -105,7 +107,8 @@ export class Heatmap {
     /** @type {Grid | null} */
     this.grid = null;
     /** @type {{scores: Float32Array, effects: Float32Array, normalized: Float32Array | null}} */
-    this.values = { scores: new Float32Array(0), effects: new Float32Array(0), normalized: null };
+    this.values = { scores: new Float32Array(0), effects: new Float32Array(0), normalized: null,
+      estimated: null };
     /** @type {string | null} */
     this.layoutKey = null;
     /** @type {SVGRectElement[]} row-major, one per cell */
@@ -158,6 +161,8 @@ export class Heatmap {
       scores: this.decode(grid, "scores", n),
       effects: this.decode(grid, "effects", n),
       normalized: grid.normalized == null ? null : this.decode(grid, "normalized", n),
+      // 1 where a cell still shows the attribution preview's estimate, not an exact value
+      estimated: grid.estimated == null ? null : this.decode(grid, "estimated", n),
     };
     this.grid = grid;
     this.index = index;
@@ -173,7 +178,7 @@ export class Heatmap {
 
   /**
    * @param {Grid} grid
-   * @param {"scores" | "effects" | "normalized"} field
+   * @param {"scores" | "effects" | "normalized" | "estimated"} field
    * @param {number} n  the expected number of values
    * @returns {Float32Array}
    */
@@ -305,7 +310,7 @@ export class Heatmap {
    * @param {"score" | "effect" | "normalized"} valueKind
    */
   paint(grid, valueKind) {
-    const { scores, effects, normalized } = this.values;
+    const { scores, effects, normalized, estimated } = this.values;
     // The normalized effect is undefined when the clean and corrupt scores are equal; show the
     // effect then, and say so.
     const kind = valueKind === "normalized" && normalized === null ? "effect" : valueKind;
@@ -322,6 +327,11 @@ export class Heatmap {
         cell.classList.toggle("tracewidget-pending", fill === pending);
         this.fills[i] = fill;
       }
+      const isEstimate = estimated !== null && estimated[i] > 0;
+      if (cell.classList.contains("tracewidget-estimated") !== isEstimate) {
+        cell.classList.toggle("tracewidget-estimated", isEstimate);
+      }
+      cell.setAttribute("data-estimated", String(isEstimate));
       const dataValue = Number.isNaN(v) ? "" : String(v);
       if (dataValue !== this.dataValues[i]) {
         cell.setAttribute("data-value", dataValue);
@@ -343,6 +353,8 @@ export class Heatmap {
     const parts = [`clean ${formatValue(grid.clean_score)}`,
       `corrupt ${formatValue(grid.corrupt_score)}`];
     if (grid.done < grid.total) parts.push(`${grid.done}/${grid.total} cells`);
+    const estimates = estimated === null ? 0 : estimated.reduce((sum, e) => sum + (e > 0 ? 1 : 0), 0);
+    if (estimates > 0) parts.push(`${estimates} cells estimated by attribution (faded)`);
     if (kind !== valueKind) parts.push("normalized effect undefined: showing effect");
     /** @type {SVGElement} */ (this.subtitle).textContent = parts.join(" · ");
     this.paintColourbar(scale, colourbarLabel(kind, grid.metric_label));

@@ -130,6 +130,8 @@ export const css = `
 }
 .tracewidget-heatmap .tracewidget-subject { font-weight: 700; text-decoration: underline; }
 .tracewidget-cell { stroke: none; }
+/* attribution-preview estimates, shown until the exact cell arrives */
+.tracewidget-estimated { opacity: 0.5; }
 .tracewidget-refinable .tracewidget-cell { cursor: pointer; }
 .tracewidget-cell:hover { stroke: var(--jp-ui-font-color1, #222); stroke-width: 1px; }
 .tracewidget-selection-outline {

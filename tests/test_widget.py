@@ -192,3 +192,23 @@ def test_layer_profile_follows_the_selection(factlm):
     assert list(bars.x) == [f"L{i}" for i in range(6)]
     assert np.allclose(bars.y, w.grid.effects()[:, 1])
     assert "' Eiffel'" in figure.title
+
+
+def test_preview_shows_attribution_estimates_until_exact_cells_replace_them(factlm):
+    w = tw.TraceWidget(factlm, clean=CLEAN, corrupt=CORRUPT, target=" Paris", preview=True,
+                       batch_size=9, autorun=False)
+    seen = []
+    w.observe(lambda change: seen.append(change["new"][-1]["grids"]) if change["new"] and
+              change["new"][-1]["grids"] else None, "views")
+    w.run(wait=True)
+    estimate = tw.attribution_patch(factlm, CLEAN, CORRUPT, " Paris")
+    first, last = seen[0][0], seen[-1][0]
+    assert np.all(_decode(first, "estimated") == 1) and first["done"] == 0
+    assert np.allclose(_decode(first), estimate.values.astype(np.float32))
+    middle = next(g[0] for g in seen if 0 < g[0]["done"] < g[0]["total"])
+    mask = _decode(middle, "estimated") == 1
+    assert 0 < mask.sum() < mask.size  # some cells exact, the rest still estimated
+    assert np.allclose(_decode(middle)[mask], estimate.values[mask].astype(np.float32))
+    assert np.all(_decode(last, "estimated") == 0) and last["done"] == last["total"]
+    exact = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+    assert np.allclose(w.grid.values, exact.values) and "method" not in w.grid.spec

@@ -188,3 +188,16 @@ def test_notebook7_click_through_and_back(page, tmp_path_factory):
         _click_through(page, server, "click7.ipynb")
     finally:
         server.stop()
+
+
+def test_jupyterlab_preview_cells_fade_until_exact(page, lab):
+    slow = ("import time\n"
+            "model._module.register_forward_hook(lambda *args: time.sleep(0.2))\n"
+            f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
+            "preview=True, batch_size=9)\nw")
+    _open(page, lab, "preview.ipynb", [SETUP, slow])
+    root = _root(page)
+    expect(root.locator('rect.tracewidget-cell[data-estimated="true"]').first).to_be_attached()
+    expect(root).to_have_attribute("data-state", "idle")
+    expect(root.locator('rect.tracewidget-cell[data-estimated="true"]')).to_have_count(0)
+    expect(root.locator('rect.tracewidget-cell[data-estimated="false"]')).to_have_count(54)

@@ -400,7 +400,12 @@ var Heatmap = class {
     this.handlers = handlers;
     this.index = 0;
     this.grid = null;
-    this.values = { scores: new Float32Array(0), effects: new Float32Array(0), normalized: null };
+    this.values = {
+      scores: new Float32Array(0),
+      effects: new Float32Array(0),
+      normalized: null,
+      estimated: null
+    };
     this.layoutKey = null;
     this.cells = [];
     this.fills = [];
@@ -438,7 +443,9 @@ var Heatmap = class {
     const values = {
       scores: this.decode(grid, "scores", n),
       effects: this.decode(grid, "effects", n),
-      normalized: grid.normalized == null ? null : this.decode(grid, "normalized", n)
+      normalized: grid.normalized == null ? null : this.decode(grid, "normalized", n),
+      // 1 where a cell still shows the attribution preview's estimate, not an exact value
+      estimated: grid.estimated == null ? null : this.decode(grid, "estimated", n)
     };
     this.grid = grid;
     this.index = index;
@@ -462,7 +469,7 @@ var Heatmap = class {
   }
   /**
    * @param {Grid} grid
-   * @param {"scores" | "effects" | "normalized"} field
+   * @param {"scores" | "effects" | "normalized" | "estimated"} field
    * @param {number} n  the expected number of values
    * @returns {Float32Array}
    */
@@ -627,7 +634,7 @@ var Heatmap = class {
    * @param {"score" | "effect" | "normalized"} valueKind
    */
   paint(grid, valueKind) {
-    const { scores, effects, normalized } = this.values;
+    const { scores, effects, normalized, estimated } = this.values;
     const kind = valueKind === "normalized" && normalized === null ? "effect" : valueKind;
     const shown = kind === "score" ? scores : kind === "effect" ? effects : (
       /** @type {Float32Array} */
@@ -644,6 +651,11 @@ var Heatmap = class {
         cell.classList.toggle("tracewidget-pending", fill === pending);
         this.fills[i] = fill;
       }
+      const isEstimate = estimated !== null && estimated[i] > 0;
+      if (cell.classList.contains("tracewidget-estimated") !== isEstimate) {
+        cell.classList.toggle("tracewidget-estimated", isEstimate);
+      }
+      cell.setAttribute("data-estimated", String(isEstimate));
       const dataValue = Number.isNaN(v) ? "" : String(v);
       if (dataValue !== this.dataValues[i]) {
         cell.setAttribute("data-value", dataValue);
@@ -666,6 +678,8 @@ var Heatmap = class {
       `corrupt ${formatValue(grid.corrupt_score)}`
     ];
     if (grid.done < grid.total) parts.push(`${grid.done}/${grid.total} cells`);
+    const estimates = estimated === null ? 0 : estimated.reduce((sum, e) => sum + (e > 0 ? 1 : 0), 0);
+    if (estimates > 0) parts.push(`${estimates} cells estimated by attribution (faded)`);
     if (kind !== valueKind) parts.push("normalized effect undefined: showing effect");
     this.subtitle.textContent = parts.join(" \xB7 ");
     this.paintColourbar(scale, colourbarLabel(kind, grid.metric_label));
@@ -954,6 +968,8 @@ var css = `
 }
 .tracewidget-heatmap .tracewidget-subject { font-weight: 700; text-decoration: underline; }
 .tracewidget-cell { stroke: none; }
+/* attribution-preview estimates, shown until the exact cell arrives */
+.tracewidget-estimated { opacity: 0.5; }
 .tracewidget-refinable .tracewidget-cell { cursor: pointer; }
 .tracewidget-cell:hover { stroke: var(--jp-ui-font-color1, #222); stroke-width: 1px; }
 .tracewidget-selection-outline {

@@ -54,11 +54,13 @@ class Setup:
 
 @dataclass(frozen=True)
 class Sweep:
-    """One grid to compute: its title, the engine call, and whether its cells refine further."""
+    """One grid to compute: its title, the engine call, whether its cells refine further, and
+    (where one exists) an attribution-patching estimate of the same grid to show first."""
 
     title: str
     run: SweepFn
     refinable: bool
+    preview: Callable[[], EffectGrid] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,25 @@ def _trace(setup: Setup, component: str, positions: Any = None) -> SweepFn:
 
 
 def overview(setup: Setup, component: str) -> Step:
-    """The first view: ``component`` over every layer and token."""
+    """The first view: ``component`` over every layer and token; for restore and ablate with an
+    attribution preview (one backward pass) to draw while the exact cells come in."""
     kind = "noise trace" if setup.experiment == "noise" else setup.experiment
+    preview = None
+    if setup.experiment != "noise":
+        window = 1 if component == "resid" else setup.window
+
+        def preview() -> EffectGrid:
+            return tracing.attribution_patch(setup.model, component=component, window=window,
+                                             experiment=setup.experiment,
+                                             **_without(setup.pair_kwargs(), "batch_size"))
     return Step(crumb=f"{component}", title=f"{kind}: {component} by layer and token",
                 sweeps=(Sweep(f"{component} ({kind})", _trace(setup, component),
-                              refinable=component == "resid" or setup.experiment != "noise"),))
+                              refinable=component == "resid" or setup.experiment != "noise",
+                              preview=preview),))
+
+
+def _without(kwargs: dict, *names: str) -> dict:
+    return {k: v for k, v in kwargs.items() if k not in names}
 
 
 def refine(setup: Setup, grid: EffectGrid, row: int, col: int) -> Step | None:

@@ -17,13 +17,23 @@ def _float32(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype="<f4").tobytes()
 
 
-def grid_payload(grid: EffectGrid, key: str, title: str, refinable: bool) -> dict:
-    """The JSON-able (plus binary) description of ``grid`` that the frontend draws."""
+def grid_payload(grid: EffectGrid, key: str, title: str, refinable: bool,
+                 preview: EffectGrid | None = None) -> dict:
+    """The JSON-able (plus binary) description of ``grid`` that the frontend draws.
+
+    With a ``preview`` (an attribution-patching estimate of the same grid), cells not computed
+    yet show the estimate, and ``estimated`` marks them (1) so the frontend draws them faded.
+    """
+    estimated = None
+    if preview is not None:
+        mask = np.isnan(grid.values) & np.isfinite(preview.values)
+        grid = grid.with_values(np.where(mask, preview.values, grid.values))
+        estimated = _float32(mask)
     try:
         normalized = _float32(grid.normalized())
     except ValueError:
         normalized = None
-    done = int(np.isfinite(grid.values).sum())
+    done = int(np.isfinite(grid.values).sum()) - (0 if preview is None else int(mask.sum()))
     return {
         "key": key, "title": title, "component": grid.component,
         "experiment": grid.experiment, "metric": grid.metric,
@@ -32,7 +42,7 @@ def grid_payload(grid: EffectGrid, key: str, title: str, refinable: bool) -> dic
         "col_labels": list(grid.col_labels), "subject": list(grid.subject),
         "rows": grid.shape[0], "cols": grid.shape[1],
         "scores": _float32(grid.values), "effects": _float32(grid.effects()),
-        "normalized": normalized,
+        "normalized": normalized, "estimated": estimated,
         "clean_score": _finite(grid.clean_score), "corrupt_score": _finite(grid.corrupt_score),
         "refinable": refinable, "done": done, "total": grid.values.size,
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets
 
 from tracewidget.models.loading import display_name
@@ -46,6 +47,8 @@ class TraceWidget(anywidget.AnyWidget):
     runs a ROME noise trace. The overview (``component`` by layer and token) starts at once;
     clicking a cell runs the finer sweep below it (see `tracewidget.widget.drilldown`).
     ``w.grid`` is the EffectGrid in view; ``w.refine(row, col, wait=True)`` does what a click does.
+    With ``preview=True`` the overview first shows an attribution-patching estimate (one backward
+    pass), drawn faded, which exact cells replace as they arrive.
     """
 
     _esm = STATIC / "widget.js"
@@ -67,7 +70,8 @@ class TraceWidget(anywidget.AnyWidget):
                  experiment: str | None = None, component: str = "resid",
                  metric: str = "prob", window: int = 10, samples: int = 10,
                  noise: float = 3.0, seed: int = 0, align: bool = False,
-                 batch_size: int | None = None, autorun: bool = True, **kwargs: Any) -> None:
+                 batch_size: int | None = None, preview: bool = False, autorun: bool = True,
+                 **kwargs: Any) -> None:
         if prompt is not None and clean is not None:
             raise ValueError("give either clean= and corrupt= (patching) or prompt= and "
                              "subject= (noise trace), not both")
@@ -76,11 +80,12 @@ class TraceWidget(anywidget.AnyWidget):
         self._model = model
         self._inputs = {"clean": text, "corrupt": corrupt, "subject": subject,
                         "target": target, "foil": foil, "noise": noise, "seed": seed,
-                        "align": align, "batch_size": batch_size}
+                        "align": align, "batch_size": batch_size, "preview": preview}
         self._validate(experiment, metric, window, samples)
         super().__init__(experiment=experiment, component=component, metric=metric,
                          window=window, samples=samples, **kwargs)
         self._grids: list[list[EffectGrid | None]] = []
+        self._previews: list[list[EffectGrid | None]] = []
         self._steps: list[Step] = []
         self._lock = threading.RLock()
         self._pending: tuple[Any, Future] | None = None
@@ -290,6 +295,7 @@ class TraceWidget(anywidget.AnyWidget):
         """Push ``step`` after the first ``keep`` views and fill its grids as batches arrive."""
         with self._lock:
             self._grids = [*self._grids[:keep], [None] * len(step.sweeps)]
+            self._previews = [*self._previews[:keep], [None] * len(step.sweeps)]
             self._steps = [*self._steps[:keep], step]
             index = len(self._grids) - 1
         started = time.perf_counter()
@@ -300,6 +306,14 @@ class TraceWidget(anywidget.AnyWidget):
         finished: list[EffectGrid] = []
         try:
             for slot, sweep in enumerate(step.sweeps):
+                if self._inputs["preview"] and sweep.preview is not None:
+                    estimate = sweep.preview()
+                    with self._lock:
+                        self._previews[index][slot] = estimate
+                        self._grids[index][slot] = estimate.with_values(
+                            np.full(estimate.shape, np.nan))
+                    self._publish(index)
+
                 def progress(done: int, total: int, partial: EffectGrid, slot: int = slot
                              ) -> None:
                     with self._lock:
@@ -326,6 +340,7 @@ class TraceWidget(anywidget.AnyWidget):
         except Exception as err:
             with self._lock:
                 self._grids = self._grids[:index]
+                self._previews = self._previews[:index]
                 self._steps = self._steps[:index]
             self.views = self.views[:index]
             self.view_index = min(self.view_index, len(self.views) - 1)
@@ -342,9 +357,10 @@ class TraceWidget(anywidget.AnyWidget):
         with self._lock:
             step = self._steps[index]
             payloads = [grid_payload(g, key=f"{index}.{k}", title=sweep.title,
-                                     refinable=sweep.refinable)
-                        for k, (g, sweep) in enumerate(zip(self._grids[index], step.sweeps,
-                                                           strict=True)) if g is not None]
+                                     refinable=sweep.refinable, preview=preview)
+                        for k, (g, preview, sweep) in enumerate(zip(
+                            self._grids[index], self._previews[index], step.sweeps,
+                            strict=True)) if g is not None]
             self.views = [*self.views[:index],
                           {"title": step.title, "crumb": step.crumb, "grids": payloads}]
             if show:
