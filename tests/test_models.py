@@ -85,6 +85,13 @@ def test_bundled_model_loads_offline(monkeypatch):
     assert model.tokenizer.decode(_last_logits(model).argmax()) == " Paris"
 
 
+def test_device_map_auto_loads_and_traces():
+    model = tw.load_model(device_map="auto")
+    grid = tw.patch(model, PROMPT, "The Colosseum Tower is located in the city of", " Paris",
+                    progress=False)
+    assert grid.clean_score > 0.9 > 0.1 > grid.corrupt_score
+
+
 def test_missing_hub_model_gives_one_sentence(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(tw.ModelLoadError, match="not in the local Hugging Face cache") as info:
