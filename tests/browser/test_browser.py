@@ -116,11 +116,17 @@ def test_jupyterlab_click_through_and_back(page, lab):
     _click_through(page, lab, "click.ipynb", screenshot=True)
 
 
+def _slow_widget(seconds: float, arguments: str) -> str:
+    """A notebook cell that slows every forward by ``seconds`` (so a sweep can be watched
+    mid-way) and shows ``TraceWidget(model, <arguments>)``."""
+    return ("import time\n"
+            f"model._module.register_forward_hook(lambda *args: time.sleep({seconds}))\n"
+            f"w = tw.TraceWidget(model, {arguments})\nw")
+
+
 def test_jupyterlab_cancel_a_running_sweep(page, lab):
-    slow = ("import time\n"
-            "model._module.register_forward_hook(lambda *args: time.sleep(0.3))\n"
-            f"w = tw.TraceWidget(model, prompt={CLEAN!r}, subject='Eiffel Tower', samples=2, "
-            "batch_size=1)\nw")
+    slow = _slow_widget(0.3, f"prompt={CLEAN!r}, subject='Eiffel Tower', samples=2, "
+                             "batch_size=1")
     _open(page, lab, "cancel.ipynb", [SETUP, slow])
     root = _root(page)
     expect(root).to_have_attribute("data-state", "running")
@@ -191,10 +197,8 @@ def test_notebook7_click_through_and_back(page, tmp_path_factory):
 
 
 def test_jupyterlab_preview_cells_fade_until_exact(page, lab):
-    slow = ("import time\n"
-            "model._module.register_forward_hook(lambda *args: time.sleep(0.2))\n"
-            f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
-            "preview=True, batch_size=9)\nw")
+    slow = _slow_widget(0.2, f"clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
+                             "preview=True, batch_size=9")
     _open(page, lab, "preview.ipynb", [SETUP, slow])
     root = _root(page)
     expect(root.locator('rect.tracewidget-cell[data-estimated="true"]').first).to_be_attached()
