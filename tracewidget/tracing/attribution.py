@@ -44,7 +44,9 @@ def _first_order(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
     bound metric and target text, the base activations and gradients, and the (base, clean,
     corrupt) scores."""
     source_acts, source_logits = record(model, prompt_ids(pair.source).unsqueeze(0), wanted)
-    clean_logits = source_logits if pair.restore else \
+    # ablate patches the clean run, whose forward comes with the gradients below; it is run
+    # first only when the default target (its top-1) is needed to bind the metric
+    clean_logits = source_logits if pair.restore else None if target is not None else \
         record(model, prompt_ids(pair.clean).unsqueeze(0), set())[1]
     bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
     base_acts, grads, base_logits = gradients(model, prompt_ids(pair.base).unsqueeze(0), wanted,

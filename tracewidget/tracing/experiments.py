@@ -147,7 +147,7 @@ def prompt_ids(prompt: Prompt) -> torch.Tensor:
 
 
 def bind_metric(model: Any, metric: str | MetricFn, target: str | None, foil: str | None,
-            clean_logits: torch.Tensor) -> tuple[Metric, str]:
+                clean_logits: torch.Tensor | None) -> tuple[Metric, str]:
     """Bind the metric; the default target is the model's own top-1 on the clean prompt."""
     tok = model.tokenizer
     target_id = (int(clean_logits[0].argmax()) if target is None
