@@ -9,7 +9,7 @@ import pytest
 
 import tracewidget as tw
 from tests import reference as ref
-from tests.tiny_models import CONFIGS
+from tests.tiny_models import CONFIGS, SLIDING, save_tiny_model
 from tracewidget.models.factlm import WEIGHTS_DIR
 from tracewidget.tracing import use_executor
 
@@ -90,6 +90,16 @@ def test_factlm_matches_reference(factlm, factlm_ref):
 @pytest.mark.parametrize("family", sorted(CONFIGS))
 def test_tiny_family_matches_reference(tiny_models, tiny_refs, family):
     _check_against_reference(tiny_models[family], tiny_refs[family])
+
+
+@pytest.mark.parametrize("family", sorted(SLIDING))
+def test_sliding_window_shorter_than_the_prompt_matches_reference(tmp_path, family):
+    """The local executor builds its own attention masks: windows must hold there too."""
+    folder = save_tiny_model(family, tmp_path / family, **SLIDING[family])
+    model = tw.load_model(folder)
+    windows = [tw.tracing.local_executor.sliding_window(model, k) for k in range(2)]
+    assert 8 in windows, windows
+    _check_against_reference(model, ref.load_reference(folder))
 
 
 def test_restoring_last_layer_gives_clean_and_unchanged_positions_give_corrupt(factlm):

@@ -1,7 +1,9 @@
 """The nnsight executor: runs batches of patched forward passes, locally or on NDIF.
 
 The executor packs many runs into one forward (the batch dimension), applies every patch with a
-single indexed write per (layer, component), and reads the logits at the last position. It knows
+single indexed write per (layer, component), and computes and reads the logits at the last
+position only (``logits_to_keep=1``: the unembedding of a large vocabulary is much of a short
+prompt's cost). It knows
 nothing about experiments: the planners in `tracewidget.tracing.experiments` decide which runs to
 make. It is the portable executor (the only one for ``remote=True``); `local_executor` is the
 fast one for models in this process.
@@ -64,7 +66,7 @@ def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
     n_layers = shape(model).n_layers
     batch = ids.shape[0]
     saved: dict[tuple[str, int], torch.Tensor] = {}
-    with torch.no_grad(), model.trace(ids, remote=_remote(model)):
+    with torch.no_grad(), model.trace(ids, remote=_remote(model), logits_to_keep=1):
         if noise is not None:
             _add_noise(model, noise, batch)
         for layer in range(n_layers):
@@ -90,7 +92,7 @@ def run_patched(model: Any, ids: torch.Tensor, n_runs: int, patches: list[Patch]
     batch = n_runs * repeats
     plan = group_patches(patches, repeats)
     with torch.no_grad(), model.trace(ids.unsqueeze(0).expand(batch, -1),
-                                      remote=_remote(model)):
+                                      remote=_remote(model), logits_to_keep=1):
         if noise is not None:
             _add_noise(model, noise, batch)
         for layer in range(sizes.n_layers):
@@ -129,7 +131,8 @@ def gradients(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]], metri
     acts: dict[tuple[str, int], torch.Tensor] = {}
     grads: dict[tuple[str, int], torch.Tensor] = {}
     live = {}
-    with torch.enable_grad(), _frozen_weights(model), model.trace(ids, remote=_remote(model)):
+    with torch.enable_grad(), _frozen_weights(model), \
+            model.trace(ids, remote=_remote(model), logits_to_keep=1):
         # Gradients are wanted for activations only: the weights are frozen for the trace and
         # the graph starts at the token embeddings.
         main_tensor(submodule(model, architecture(model).embed).output).requires_grad_(True)

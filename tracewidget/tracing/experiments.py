@@ -122,14 +122,38 @@ def interchange(model: Any, clean: str, corrupt: str, subject: str | None, align
 
 def record_pair(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
                 metric: str | MetricFn, target: str | None, foil: str | None
-                ) -> tuple[dict, Metric, str, float, float]:
-    """Run both prompts once: the source activations ``wanted``, the bound metric, the target's
-    text, and the clean and corrupt scores."""
+                ) -> tuple[dict, dict, Metric, str, float, float]:
+    """Run both prompts once: the source and base activations ``wanted``, the bound metric, the
+    target's text, and the clean and corrupt scores."""
     clean_acts, clean_logits = record(model, prompt_ids(pair.clean).unsqueeze(0), wanted)
     corrupt_acts, corrupt_logits = record(model, prompt_ids(pair.corrupt).unsqueeze(0), wanted)
     bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    return (clean_acts if pair.restore else corrupt_acts, bound, target_text,
-            float(bound(clean_logits)[0]), float(bound(corrupt_logits)[0]))
+    source, base = (clean_acts, corrupt_acts) if pair.restore else (corrupt_acts, clean_acts)
+    return (source, base, bound, target_text, float(bound(clean_logits)[0]),
+            float(bound(corrupt_logits)[0]))
+
+
+def site_value(acts: dict[tuple[str, int], torch.Tensor], site: Site,
+               n_heads: int) -> torch.Tensor:
+    """The recorded activation at ``site``: ``[batch, features]``, ``[batch, head_dim]`` for a
+    head, ``[batch]`` for a neuron."""
+    value = acts[site.component, site.layer][:, site.position]
+    if site.component == "head":
+        return value.view(value.shape[0], n_heads, -1)[:, site.index]
+    return value[:, site.index] if site.component == "neuron" else value
+
+
+def interchange_run(cell: tuple[int, int], patches: list[tuple[Site, torch.Tensor]],
+                    base_acts: dict[tuple[str, int], torch.Tensor], n_heads: int) -> Run:
+    """The run of grid cell ``cell`` that writes ``patches`` into the base prompt.
+
+    Where every value is exactly what the base run already holds at its site (the tokens before
+    the prompts first differ), the run *is* the base run: it is planned without patches, and
+    the sweep computes it once for all such cells.
+    """
+    if all(torch.equal(value, site_value(base_acts, site, n_heads)) for site, value in patches):
+        return Run(cell)
+    return Run(cell, tuple(patches))
 
 
 def check_experiment(experiment: str) -> None:
@@ -209,15 +233,16 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
     n_layers = shape(model).n_layers
     wanted = {(component, layer) for row in layer_rows
               for layer in window_layers(row, window, n_layers)}
-    source_acts, bound, target_text, clean_score, corrupt_score = record_pair(
+    source_acts, base_acts, bound, target_text, clean_score, corrupt_score = record_pair(
         model, pair, wanted, metric, target, foil)
     runs = []
     for r, row in enumerate(layer_rows):
         for c, col in enumerate(cols):
             base_pos, source_pos = pair.positions(col)
-            runs.append(Run((r, c), tuple(
+            runs.append(interchange_run((r, c), [
                 (Site(component, layer, base_pos), source_acts[component, layer][:, source_pos])
-                for layer in window_layers(row, window, n_layers))))
+                for layer in window_layers(row, window, n_layers)], base_acts,
+                shape(model).n_heads))
     template = EffectGrid(
         values=np.full((len(layer_rows), len(cols)), np.nan),
         row_labels=[f"L{x}" for x in layer_rows],
@@ -309,7 +334,10 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
                        for layer in window_layers(row, window, n_layers)]
             patches += [(Site(sever, layer, col), corrupt_acts[sever, layer][:, col])
                         for layer in range(row + 1, n_layers)] if sever else []
-            runs.append(Run((r, c), tuple(patches)))
+            # before the subject the noised run equals the clean one: such a cell is the
+            # noised run itself, computed once for all of them
+            unchanged = col < min(corruption.positions)
+            runs.append(Run((r, c), () if unchanged else tuple(patches)))
     template = EffectGrid(
         values=np.full((len(layer_rows), len(cols)), np.nan),
         row_labels=[f"L{x}" for x in layer_rows],
@@ -353,13 +381,14 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     else:
         layer_list = check_layers(model, [layer], "layer")
         cols = check_columns(None, n_cols, alignment.labels)
-    source_acts, bound, target_text, clean_score, corrupt_score = record_pair(
+    source_acts, base_acts, bound, target_text, clean_score, corrupt_score = record_pair(
         model, pair, {("head", x) for x in layer_list}, metric, target, foil)
 
     def site_run(cell: tuple[int, int], at_layer: int, col: int, head: int) -> Run:
         base_pos, source_pos = pair.positions(col)
-        value = source_acts["head", at_layer][:, source_pos].view(1, sizes.n_heads, -1)[:, head]
-        return Run(cell, ((Site("head", at_layer, base_pos, head), value),))
+        value = site_value(source_acts, Site("head", at_layer, source_pos, head), sizes.n_heads)
+        return interchange_run(cell, [(Site("head", at_layer, base_pos, head), value)],
+                               base_acts, sizes.n_heads)
 
     heads = range(sizes.n_heads)
     if layer is None:

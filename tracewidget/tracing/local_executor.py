@@ -1,34 +1,44 @@
 """The fast local executor: the same batches as the nnsight executor, computed with less work.
 
 For a model in this process it runs the Hugging Face module directly with PyTorch hooks and
-skips what cannot change:
+computes only what a patch can change:
 
 * **one base run per sweep.** The unpatched prompt (once per noise sample) is run a single time,
-  keeping every block's output and the keys and values of every token (`LocalRunner`).
-* **the layers below a batch's first patched layer.** They compute the same thing in every run:
-  during the batch the lower blocks are short-circuited to return the base run's state.
-* **the tokens before a batch's first patched (or noised) position.** With causal attention
-  nothing later changes them: the batch gets their keys and values from the base run's cache and
-  computes only the tokens from that position on. `sweep.batches` groups runs in bands of layers
-  and positions so that a batch skips a lot.
-* **the unembedding** is computed at the last position only (``logits_to_keep=1``), which for a
-  large vocabulary is much of a short prompt's cost.
+  keeping every block's input and output and the keys and values of every token (`LocalRunner`).
+* **no token before a run's first patched position.** With causal attention nothing later
+  changes them: their keys and values (noise included) come from the base run.
+* **no block below a run's first patched layer.** The blocks below it compute the same thing in
+  every run; they hand the run the base run's state instead (`_ragged`).
+* **one forward per batch, whatever its runs' layers and positions.** A batch is *packed*: the
+  tokens each run computes are laid end to end in one sequence, each with its own position, and
+  an attention mask lets a token see the base run's keys before its run's first position and its
+  own run's tokens up to itself (`_packed_mask`). Every run thus computes exactly its own
+  triangle of layers x tokens, and the weights are streamed once per batch, not once per run.
+* **the unembedding** is computed at each run's last token only.
 
-It writes exactly what the nnsight executor writes (`plan.write_patches` on the same index
-tensors); the tests compare the two on every experiment and every model family.
+It writes exactly what the nnsight executor writes (`plan.write_patches` on the same values);
+the tests compare the two on every experiment and every model family, sliding windows included.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
+from transformers import DynamicCache
 
-from tracewidget.models.architectures import architecture, main_tensor, shape, submodule
+from tracewidget.models.architectures import (
+    architecture,
+    main_tensor,
+    model_config,
+    shape,
+    submodule,
+)
 
 from .plan import Noise, Patch, component_module, group_patches, write_patches
 
@@ -46,46 +56,78 @@ def can_run_locally(model: Any) -> bool:
         first.device.type != "meta"
 
 
+def sliding_window(model: Any, layer: int) -> int | None:
+    """The attention window of ``layer`` in tokens, or None when it sees the whole prefix
+    (Mistral slides every layer; Gemma 2, Qwen 2/3 name each layer's kind in ``layer_types``)."""
+    cfg = model_config(model)
+    window = getattr(cfg, "sliding_window", None)
+    kinds = getattr(cfg, "layer_types", None)
+    if not window or (kinds is not None and kinds[layer] != "sliding_attention"):
+        return None
+    return int(window)
+
+
 @contextmanager
-def _hooks(model: Any, plan: dict, noise: Noise | None, batch: int, offset: int,
-           repeats: int) -> Iterator[None]:
-    """Register the plan's writes (positions shifted by ``offset``) as forward hooks."""
+def _hooks(model: Any, plan: dict, noise: Noise | None = None) -> Iterator[None]:
+    """Register ``plan``'s writes (rows and positions of a packed batch, see `LocalRunner`) and
+    ``noise`` (for the base run) as forward hooks."""
     module = hf_module(model)
     n_heads = shape(model).n_heads
     with ExitStack() as stack:
-        for (layer, component), (rows, positions, index, values) in plan.items():
-            shifted = (rows, positions - offset, index, values)
+        for (layer, component), group in plan.items():
             target = component_module(module, component, layer)
             if component in ("head", "neuron"):
-                def pre(mod, args, kwargs, component=component, shifted=shifted):
+                def pre(mod, args, kwargs, component=component, group=group):
                     x = args[0] if args else kwargs["hidden_states"]
-                    write_patches(main_tensor(x, batch), component, shifted, n_heads)
+                    write_patches(main_tensor(x, 1), component, group, n_heads)
                 handle = target.register_forward_pre_hook(pre, with_kwargs=True)
             else:
-                def post(mod, args, output, component=component, shifted=shifted):
-                    write_patches(main_tensor(output, batch), component, shifted, n_heads)
+                def post(mod, args, output, component=component, group=group):
+                    write_patches(main_tensor(output, 1), component, group, n_heads)
                 handle = target.register_forward_hook(post)
             stack.callback(handle.remove)
         if noise is not None:
-            values = noise.values.repeat(batch // repeats, 1, 1)
-            positions = [p - offset for p in noise.positions]
-
             def add_noise(mod, args, output):
-                embeds = main_tensor(output, batch)
-                embeds[:, positions] += values.to(embeds.device, embeds.dtype)
+                embeds = main_tensor(output, noise.values.shape[0])
+                embeds[:, list(noise.positions)] += noise.values.to(embeds.device, embeds.dtype)
 
             embed = submodule(module, architecture(model).embed)
             stack.callback(embed.register_forward_hook(add_noise).remove)
         yield
 
 
+@dataclass(frozen=True)
+class _Base:
+    """The unpatched run(s), flattened to ``[samples * seq, ...]`` (sample-major): the first
+    block's input, every block's output, and every layer's keys and values
+    (``[1, kv_heads, samples * seq, head_dim]``)."""
+
+    inputs: torch.Tensor
+    states: list[torch.Tensor]
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """Where a batch's runs lie in its packed sequence. Runs are sorted by their first block
+    (``rank`` maps a run to its place), so the tokens that compute block ``k`` are the first
+    ``active[k]``; each token has a position in the prompt and a noise sample."""
+
+    rank: list[int]
+    positions: torch.Tensor
+    samples: torch.Tensor
+    starts: torch.Tensor
+    lasts: torch.Tensor
+    active: list[int]
+
+
 class LocalRunner:
     """Runs the batches of one sweep of ``ids`` (with ``noise`` and ``repeats`` noise samples).
 
-    The unpatched base run (every block's output and the keys and values of every token, per
-    noise sample) is computed once, when the first batch needs it; each batch then costs one
-    forward of its own tokens and layers. Calling the runner is `executor.run_patched` for this
-    sweep: same patches, same result.
+    The base run is computed once, when the first batch needs it; each batch then costs one
+    packed forward of the tokens and blocks its runs change. Calling the runner is
+    `executor.run_patched` for this sweep: same patches, same result.
     """
 
     def __init__(self, model: Any, ids: torch.Tensor, noise: Noise | None = None,
@@ -94,81 +136,164 @@ class LocalRunner:
         self.module = hf_module(model)
         self.ids = ids.to(next(self.module.parameters()).device)
         self.blocks = submodule(self.module, architecture(model).blocks)
-        self._states: list[torch.Tensor] | None = None
-        self._cache: Any = None
+        self.windows = [sliding_window(model, k) for k in range(len(self.blocks))]
+        self._base_run: _Base | None = None
 
-    def _base(self) -> tuple[list[torch.Tensor], Any]:
-        """Block outputs ``[repeats, seq, d]`` and the KV cache of the unpatched run(s)."""
-        if self._states is None:
-            states: dict[int, torch.Tensor] = {}
-            handles = [blk.register_forward_hook(
-                lambda mod, args, out, i=i: states.__setitem__(i, main_tensor(out, self.repeats)
-                                                               .clone()))
-                for i, blk in enumerate(self.blocks)]
+    def _base(self) -> _Base:
+        if self._base_run is None:
+            repeats, seq = self.repeats, len(self.ids)
+            seen: dict[Any, torch.Tensor] = {}
+
+            def keep(key: Any, tensor: torch.Tensor) -> None:
+                seen[key] = main_tensor(tensor, repeats).reshape(repeats * seq, -1).clone()
+
+            handles = [self.blocks[0].register_forward_pre_hook(
+                lambda mod, args: keep("inputs", args[0]))]
+            handles += [blk.register_forward_hook(lambda mod, args, out, k=k: keep(k, out))
+                        for k, blk in enumerate(self.blocks)]
+            cache = DynamicCache()  # plain layers keep every token's keys, windows or not
             try:
-                with _hooks(self.model, {}, self.noise, self.repeats, 0, self.repeats):
-                    out = self.module(input_ids=self.ids[None].expand(self.repeats, -1),
-                                      use_cache=True, logits_to_keep=1)
+                with torch.no_grad(), _hooks(self.model, {}, self.noise):
+                    self.module(input_ids=self.ids[None].expand(repeats, -1), use_cache=True,
+                                logits_to_keep=1, **{_cache_argument(self.module): cache})
             finally:
                 for handle in handles:
                     handle.remove()
-            self._states = [states[i] for i in range(len(self.blocks))]
-            self._cache = getattr(out, "cache", None) or out.past_key_values
-        return self._states, self._cache
+
+            def flat(kv: torch.Tensor) -> torch.Tensor:  # [samples, heads, seq, d] -> packed
+                return kv.transpose(0, 1).reshape(1, kv.shape[1], repeats * seq, kv.shape[-1])
+
+            self._base_run = _Base(
+                seen["inputs"], [seen[k] for k in range(len(self.blocks))],
+                [flat(layer.keys) for layer in cache.layers],
+                [flat(layer.values) for layer in cache.layers])
+        return self._base_run
+
+    def _pack(self, n_runs: int, patches: list[Patch]) -> _Packing:
+        """Order the runs by first block and lay their tokens out (see `_Packing`)."""
+        seq, n_blocks = len(self.ids), len(self.blocks)
+        first_block, first_position = [n_blocks] * n_runs, [seq - 1] * n_runs
+        for p in patches:  # a block output is patched after its block: the run starts above
+            first_block[p.run] = min(first_block[p.run], p.site.layer + (p.site.component ==
+                                                                         "resid"))
+            first_position[p.run] = min(first_position[p.run], p.site.position)
+        order = sorted(range(n_runs), key=first_block.__getitem__)
+        positions, samples, starts, lasts, counts = [], [], [], [], []
+        for run in order:
+            for sample in range(self.repeats):
+                starts.append(len(positions))
+                positions += range(first_position[run], seq)
+                samples += [sample] * (seq - first_position[run])
+                lasts.append(len(positions) - 1)
+            counts.append(len(positions))
+        blocks_sorted = [first_block[run] for run in order]
+        active = [max((counts[i] for i, b in enumerate(blocks_sorted) if b <= k), default=0)
+                  for k in range(n_blocks)]
+        device = self.ids.device
+        rank = [0] * n_runs
+        for i, run in enumerate(order):
+            rank[run] = i
+        return _Packing(rank,
+                        torch.tensor(positions, device=device),
+                        torch.tensor(samples, device=device),
+                        torch.tensor(starts, device=device), torch.tensor(lasts, device=device),
+                        active)
 
     def __call__(self, n_runs: int, patches: list[Patch]) -> torch.Tensor:
         """Last-position logits ``[n_runs * repeats, vocab]`` of the patched runs."""
-        repeats, ids = self.repeats, self.ids
-        batch = n_runs * repeats
-        plan = group_patches(patches, repeats)
-        starts = [int(group[1].min()) for group in plan.values()]
-        if self.noise is not None:
-            starts.append(min(self.noise.positions))
-        offset = min(min(starts, default=len(ids) - 1), len(ids) - 1)
-        first_layer = min((layer for layer, _ in plan), default=0)
-        with torch.no_grad():
-            kwargs: dict[str, Any] = {}
-            skipped = nullcontext()
-            if offset > 0 or first_layer > 0:
-                states, cache = self._base()
-                if offset > 0:
-                    kwargs = {_cache_argument(self.module): self._prefix(cache, offset, n_runs),
-                              "use_cache": True}
-                if first_layer > 0:
-                    entering = states[first_layer - 1][:, offset:].repeat(n_runs, 1, 1)
-                    skipped = _short_circuit(self.blocks[:first_layer], entering)
-            noise = self.noise if first_layer == 0 else None
-            with skipped, _hooks(self.model, plan, noise, batch, offset, repeats):
-                out = self.module(input_ids=ids[None, offset:].expand(batch, -1),
-                                  logits_to_keep=1, **kwargs)
-        return out.logits[:, -1]
+        repeats, seq = self.repeats, len(self.ids)
+        base = self._base()
+        pack = self._pack(n_runs, patches)
+        plan = {}
+        for key, (rows, positions, index, values) in group_patches(
+                [Patch(pack.rank[p.run], p.site, p.value) for p in patches], repeats).items():
+            first = pack.positions[pack.starts[rows]]
+            plan[key] = (torch.zeros_like(rows), pack.starts[rows] + positions - first, index,
+                         values)
+        cache = DynamicCache()
+        for k, (keys, values) in enumerate(zip(base.keys, base.values, strict=True)):
+            cache.update(keys, values, k)
+        dtype = next(self.module.parameters()).dtype
+        masks = {window: _packed_mask(pack, seq, repeats, window, dtype)
+                 for window in set(self.windows)}
+        gathered = pack.samples * seq + pack.positions
+        with torch.no_grad(), _ragged(self.blocks, pack.active, base, gathered, masks,
+                                      self.windows), _hooks(self.model, plan):
+            out = self.module(input_ids=self.ids[pack.positions][None],
+                              position_ids=pack.positions[None],
+                              attention_mask=masks[self.windows[0]], use_cache=True,
+                              logits_to_keep=pack.lasts, **{_cache_argument(self.module): cache})
+        logits = out.logits[0].view(n_runs, repeats, -1)
+        back = torch.tensor(pack.rank, device=logits.device)
+        return logits[back].flatten(0, 1)
 
-    def _prefix(self, cache: Any, offset: int, n_runs: int) -> Any:
-        """The base run's keys and values of the first ``offset`` tokens, one copy per row
-        (row ``r * repeats + s`` gets noise sample ``s``)."""
-        if not getattr(cache, "is_croppable", True):  # e.g. sliding-window layers
-            prefix = self.module(input_ids=self.ids[None, :offset], use_cache=True,
-                                 logits_to_keep=1)
-            kv = getattr(prefix, "cache", None) or prefix.past_key_values
-            kv.batch_repeat_interleave(n_runs * self.repeats)
-            return kv
-        kv = copy.deepcopy(cache)
-        kv.crop(offset - len(self.ids))  # a negative count removes that many tokens
-        kv.batch_select_indices(torch.arange(self.repeats).repeat(n_runs).to(self.ids.device))
-        return kv
+
+def _packed_mask(pack: _Packing, seq: int, repeats: int, window: int | None,
+                 dtype: torch.dtype) -> torch.Tensor:
+    """The additive attention mask ``[1, 1, tokens, repeats * seq + tokens]`` of a packed batch.
+
+    A token of a run that starts at position ``f`` sees, of its own noise sample, the base run's
+    keys before ``f`` and its own run's tokens up to itself (and, for a sliding ``window``, only
+    the last ``window`` positions of those).
+    """
+    device = pack.positions.device
+    base_positions = torch.arange(seq, device=device).repeat(repeats)
+    base_samples = torch.arange(repeats, device=device).repeat_interleave(seq)
+    owner = torch.zeros(len(pack.positions), dtype=torch.long, device=device)
+    owner[pack.starts[1:]] = 1
+    owner = owner.cumsum(0)  # which (run, sample) row each token belongs to
+    first = pack.positions[pack.starts][owner]
+    q_pos, q_sample = pack.positions[:, None], pack.samples[:, None]
+    sees_base = (base_samples[None] == q_sample) & (base_positions[None] < first[:, None])
+    sees_own = (owner[None] == owner[:, None]) & (pack.positions[None] <= q_pos)
+    allowed = torch.cat([sees_base, sees_own], 1)
+    if window is not None:
+        key_pos = torch.cat([base_positions, pack.positions])
+        allowed &= q_pos - key_pos[None] < window
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=device)
+    return mask.masked_fill_(~allowed, torch.finfo(dtype).min)[None, None]
 
 
 @contextmanager
-def _short_circuit(blocks: Any, hidden: torch.Tensor) -> Iterator[None]:
-    """Make ``blocks`` return ``hidden`` without computing (blocks output a tensor under
-    transformers 5); the block after them then starts from the recorded state."""
-    def recorded(*args: Any, **kwargs: Any) -> torch.Tensor:
-        return hidden
+def _ragged(blocks: Any, active: list[int], base: _Base, gathered: torch.Tensor,
+            masks: dict[int | None, torch.Tensor], windows: list[int | None]) -> Iterator[None]:
+    """Make block ``k`` compute only the packed sequence's first ``active[k]`` tokens (the runs
+    that start at or below it), with its own attention mask; the other tokens output the base
+    run's state at their position and sample without computing. Block 0 reads the base run's
+    input (embeddings, noise included). Block outputs are tensors under transformers 5.
+    """
+    passed = masks[windows[0]]
+
+    def ragged_forward(hidden: torch.Tensor, *args: Any, k: int, compute: Any,
+                       **kwargs: Any) -> torch.Tensor:
+        computed, total = active[k], hidden.shape[1]
+        rest = base.states[k][gathered[computed:]][None]
+        if computed == 0:
+            return rest
+        if k == 0:
+            hidden = base.inputs[gathered][None].to(hidden.dtype)
+        mask = masks[windows[k]][:, :, :computed, :base.keys[k].shape[2] + computed]
+
+        def cut(value: Any) -> Any:
+            if value is passed:
+                return mask
+            if isinstance(value, torch.Tensor):
+                if value.ndim >= 2 and value.shape[1] == total:
+                    return value[:, :computed]
+                return value[:computed] if value.ndim == 1 and value.shape[0] == total \
+                    else value
+            if isinstance(value, (tuple, list)):
+                return type(value)(cut(v) for v in value)
+            return value
+
+        head = compute(hidden[:, :computed], *cut(args), **{key: cut(v) for key, v in
+                                                             kwargs.items()})
+        return head if computed == total else torch.cat([head, rest], 1)
 
     # nnsight may have put a forward of its own on the instance: put back whatever was there
     before = [blk.__dict__.get("forward") for blk in blocks]
-    for blk in blocks:
-        blk.forward = recorded
+    for k, blk in enumerate(blocks):
+        blk.forward = partial(ragged_forward, k=k, compute=blk.forward)
     try:
         yield
     finally:

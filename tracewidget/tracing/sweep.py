@@ -88,56 +88,64 @@ class Run:
     patches: tuple[tuple[Site, torch.Tensor], ...] = field(default=())
 
 
-def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-               logit_positions: int | None = None) -> int:
-    """How many rows (forward passes) fit in ``memory_budget`` bytes at once.
-
-    Per row, a forward holds the logits (at ``logit_positions`` positions, default all) plus a few
-    hidden-size and MLP-size activations and the attention scores; 2x covers temporaries.
-    """
-    cfg = model_config(model)
-    sizes = shape(model)
-    ffn = getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) \
+def _ffn_size(model: object) -> int:
+    cfg, sizes = model_config(model), shape(model)
+    return getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) \
         or getattr(cfg, "ffn_dim", None) or 4 * sizes.d_model
-    logits = cfg.vocab_size * (seq_len if logit_positions is None else logit_positions)
-    per_row = 4 * (logits + seq_len * (8 * sizes.d_model + ffn + sizes.n_heads * seq_len)) * 2
+
+
+def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+    """How many rows (forward passes) of the nnsight executor fit in ``memory_budget`` bytes.
+
+    Per row, a forward holds the last position's logits plus a few hidden-size and MLP-size
+    activations and the attention scores; 2x covers temporaries.
+    """
+    sizes = shape(model)
+    per_row = 4 * (model_config(model).vocab_size + seq_len * (8 * sizes.d_model + _ffn_size(model)
+                                       + sizes.n_heads * seq_len)) * 2
     return max(1, memory_budget // per_row)
 
 
-LAYER_BANDS, POSITION_BANDS = 2, 2
+PACKED_TOKENS = 512
 
 
-def batches(runs: list[Run], per_batch: int, seq_len: int, n_layers: int,
-            banded: bool) -> list[list[Run]]:
-    """Split ``runs`` into batches of at most ``per_batch``.
+def packed_tokens(model: object, seq_len: int, repeats: int,
+                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+    """How many tokens one packed forward of the local executor holds: `PACKED_TOKENS`, or
+    fewer when they would not fit ``memory_budget`` bytes.
 
-    The local executor skips the tokens before a batch's first patched position and the layers
-    below its first patched layer, so with ``banded`` runs are grouped by band of layers and
-    band of positions (`LAYER_BANDS` x `POSITION_BANDS`). More bands skip more but cost more
-    forwards, and on a CPU every forward streams all the weights once: on a GPT-2-small-shaped
-    model 2 x 2 took 0.83 s, 1 x 1 1.07 s, 3 x 3 0.92 s and 12 x 9 (one cell per forward)
-    3.19 s.
-    Otherwise runs only go in position order.
+    Its attention is dense over the packed sequence (a token's scores cover the base run's
+    ``repeats * seq_len`` keys and every packed token), so larger packs waste attention work
+    while smaller ones stream the weights more often; on a GPT-2-small-shaped model on a CPU,
+    512 was the best. Per token a forward holds a few hidden-size and MLP-size activations,
+    a row of scores per head and of two masks, and, at worst, a run's logits; 2x covers
+    temporaries.
     """
+    sizes = shape(model)
+    keys = repeats * seq_len + PACKED_TOKENS
+    per_token = 4 * (8 * sizes.d_model + _ffn_size(model) + (sizes.n_heads + 2) * keys
+                     + model_config(model).vocab_size) * 2
+    return max(1, min(PACKED_TOKENS, memory_budget // per_token))
+
+
+def batches(runs: list[Run], limit: int, cost: Callable[[Run], int]) -> list[list[Run]]:
+    """Split ``runs``, in order of their first patched position and layer, into batches whose
+    ``cost`` (rows for the nnsight executor, packed tokens for the local one) adds up to at
+    most ``limit`` (a run that alone costs more gets a batch of its own)."""
     def start(run: Run) -> tuple[int, int]:
         sites = [site for site, _ in run.patches]
-        return (min((s.layer for s in sites), default=0),
-                min((s.position for s in sites), default=0))
+        return (min((s.position for s in sites), default=0),
+                min((s.layer for s in sites), default=0))
 
-    layer_band = -(-n_layers // LAYER_BANDS)
-    position_band = -(-seq_len // POSITION_BANDS)
-
-    def band(run: Run) -> tuple[int, ...]:
-        layer, position = start(run)
-        return (layer // layer_band, position // position_band) if banded else ()
-
-    ordered = sorted(runs, key=lambda run: (band(run), start(run)[::-1]))
     out: list[list[Run]] = []
-    for run in ordered:
-        if out and len(out[-1]) < per_batch and band(out[-1][0]) == band(run):
+    used = 0
+    for run in sorted(runs, key=start):
+        if out and used + cost(run) <= limit:
             out[-1].append(run)
+            used += cost(run)
         else:
             out.append([run])
+            used = cost(run)
     return out
 
 
@@ -149,6 +157,15 @@ def _out_of_memory(err: BaseException) -> bool:
                                      "not enough memory"))
 
 
+def _one(run: Run) -> int:
+    return 1
+
+
+def _packed_cost(seq: int, repeats: int, run: Run) -> int:
+    """The tokens ``run`` adds to a packed batch: its positions from the first patched one."""
+    return repeats * (seq - min((site.position for site, _ in run.patches), default=seq - 1))
+
+
 def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: EffectGrid,
               metric: Metric, *, noise: Noise | None = None, repeats: int = 1,
               batch_size: int | None = None, on_progress: ProgressFn | None = None,
@@ -156,15 +173,25 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
     """Execute ``runs`` in batches and return ``template`` filled with their scores.
 
     ``repeats`` copies of each run (noise samples) are averaged into one score. ``batch_size``
-    counts runs per forward; by default as many as fit the memory budget. A batch that runs out
-    of memory is halved (and so are the batches after it) until it fits.
+    counts runs per forward; by default a batch is as many runs as fit the memory budget (the
+    nnsight executor) or `packed_tokens` (the local one). A batch that runs out of memory is
+    halved (and so are the batches after it) until it fits.
     """
     local = _local(model)
-    runner = LocalRunner(model, ids, noise, repeats) if local else partial(
-        run_patched, model, ids, noise=noise, repeats=repeats)
-    per_batch = batch_size or max(
-        1, batch_rows(model, len(ids), logit_positions=1 if local else None) // repeats)
-    chunks = batches(runs, per_batch, len(ids), shape(model).n_layers, banded=local)
+    seq = len(ids)
+    if local:
+        runner: Callable[[int, list[Patch]], torch.Tensor] = LocalRunner(model, ids, noise,
+                                                                         repeats)
+        limit, cost = packed_tokens(model, seq, repeats), partial(_packed_cost, seq, repeats)
+    else:
+        runner = partial(run_patched, model, ids, noise=noise, repeats=repeats)
+        limit, cost = max(1, batch_rows(model, seq) // repeats), _one
+    if batch_size is not None:
+        limit, cost = batch_size, _one
+    # runs without patches are all the base run: compute one, fill every such cell with it
+    unpatched = [run.cell for run in runs if not run.patches]
+    planned = [run for run in runs if run.patches] + [Run(cell) for cell in unpatched[:1]]
+    chunks = batches(planned, limit, cost)
     values = np.full(template.shape, math.nan)
     total = len(runs)
     bar = None
@@ -181,27 +208,31 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
 
     try:
         done = 0
-        limit = per_batch
+        most = len(planned)  # runs per batch, lowered by an out-of-memory error
         while chunks:
             chunk = chunks.pop(0)
             if cancel is not None and cancel.cancelled:
                 raise SweepCancelled(template.with_values(values))
-            if len(chunk) > limit:
-                chunks[:0] = [chunk[i:i + limit] for i in range(0, len(chunk), limit)]
+            if len(chunk) > most:
+                chunks[:0] = [chunk[i:i + most] for i in range(0, len(chunk), most)]
                 continue
             try:
                 chunk_scores = scores(chunk)
             except RuntimeError as err:  # out of memory: halve the batch and go on
                 if not _out_of_memory(err) or len(chunk) == 1:
                     raise
-                limit = len(chunk) // 2
+                most = len(chunk) // 2
                 chunks.insert(0, chunk)
                 continue
+            filled = 0
             for run, score in zip(chunk, chunk_scores.tolist(), strict=True):
-                values[run.cell] = score
-            done += len(chunk)
+                cells = unpatched if not run.patches else [run.cell]
+                for cell in cells:
+                    values[cell] = score
+                filled += len(cells)
+            done += filled
             if bar is not None:
-                bar.update(len(chunk))
+                bar.update(filled)
             if on_progress is not None:
                 on_progress(done, total, template.with_values(values.copy()))
     finally:
