@@ -2,6 +2,7 @@
 
     python -m benchmarks.sweep_speed            # every case (about 10 minutes on 2 CPU cores)
     python -m benchmarks.sweep_speed --quick    # without the growth cases (d)
+    python -m benchmarks.sweep_speed --only-gpt2 | --only-growth
 
 The naive loop is the seed tutorial's: one ``model.trace`` per cell (nnsight 0.8 API), full
 logits, clean activations recorded once. Each case prints the naive time, tracewidget's time, their
@@ -208,9 +209,10 @@ def scaling() -> None:
     print("\n(d) growth, GPT-2-small width, resid restore sweep (tracewidget only)")
     for layers, words in [(12, 8), (12, 32), (12, 128), (24, 10), (48, 10)]:
         model = tw.load_model(gpt2_small_shape(layers))
+        # the prompts differ at their first token, so that no cell is the unpatched run
         body = " ".join(["the city"] * ((words - 2) // 2))
-        clean = f"Paris {body} Eiffel of"
-        corrupt = f"Paris {body} Colosseum of"
+        clean = f"Eiffel {body} Paris of"
+        corrupt = f"Colosseum {body} Paris of"
         seq = len(model.tokenizer(clean)["input_ids"])
         def sweep(model=model, clean=clean, corrupt=corrupt):
             return tw.patch(model, clean, corrupt, progress=False)
@@ -281,7 +283,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the growth cases (d)")
     parser.add_argument("--only-gpt2", action="store_true",
                         help="only the GPT-2-small-shape cases (a)-(c)")
+    parser.add_argument("--only-growth", action="store_true", help="only the growth cases (d)")
     args = parser.parse_args()
+    if args.only_growth:
+        torch.set_grad_enabled(False)
+        scaling()
+        return
     torch.set_grad_enabled(False)
     loads = []
     for _ in range(2):

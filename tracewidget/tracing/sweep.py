@@ -35,7 +35,7 @@ _EXECUTOR: ContextVar[str] = ContextVar("tracewidget_executor", default="auto")
 
 @contextmanager
 def use_executor(name: str) -> Iterator[None]:
-    """Choose how sweeps in this block run: ``"local"`` (plain PyTorch hooks with prefix reuse,
+    """Choose how sweeps in this block run: ``"local"`` (plain PyTorch hooks, packed batches,
     models in this process only), ``"nnsight"`` (nnsight traces; the only choice for
     ``remote=True``), or ``"auto"`` (local when possible, the default). Both give the same
     numbers; the tests check it."""
