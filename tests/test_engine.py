@@ -102,6 +102,27 @@ def test_sliding_window_shorter_than_the_prompt_matches_reference(tmp_path, fami
     _check_against_reference(model, ref.load_reference(folder))
 
 
+def test_local_sweep_is_one_packed_forward_per_batch(factlm):
+    """The whole overview of the bundled model fits one packed batch: the sweep is the base run
+    and one forward (plus the two recording traces), not a forward per cell or per band."""
+    forwards = []
+    norm = factlm._module.transformer.ln_f
+    handle = norm.register_forward_hook(lambda mod, args, out: forwards.append(args[0].shape))
+    reports = []
+    try:
+        with use_executor("local"):
+            tw.patch(factlm, CLEAN, CORRUPT, " Paris",
+                     on_progress=lambda done, total, grid: reports.append(done))
+    finally:
+        handle.remove()
+    assert reports == [54]
+    # recording the clean and corrupt prompts, the base run, then one packed sequence holding
+    # every run's tokens from its position on (the 6 cells of the shared "The" are one run)
+    n = forwards[0][1]  # tokens in the prompt
+    assert len(forwards) == 4, forwards
+    assert forwards[3][:2] == (1, 6 * sum(n - p for p in range(1, n)) + 1), forwards
+
+
 def test_restoring_last_layer_gives_clean_and_unchanged_positions_give_corrupt(factlm):
     g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
     assert abs(g.values[-1, -1] - g.clean_score) < TOL
