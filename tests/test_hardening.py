@@ -10,6 +10,7 @@ import torch
 import tracewidget as tw
 import tracewidget.tracing.sweep as sweep_module
 from tracewidget.tracing import use_executor
+from tracewidget.tracing.local_executor import can_run_locally
 from tracewidget.tracing.prompts import PromptWarning
 
 CLEAN = "The Eiffel Tower is located in the city of"
@@ -147,3 +148,15 @@ def test_other_runtime_errors_are_not_mistaken_for_out_of_memory(factlm, monkeyp
     monkeypatch.setattr(sweep_module, "LocalRunner", Broken)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+
+
+def test_attention_that_ignores_masks_is_not_run_by_the_local_executor(tiny_dirs):
+    """The local executor's packed batches need an attention that applies a 4D mask; flash
+    attention would silently ignore it."""
+    model = tw.load_model(tiny_dirs["llama"])
+    assert can_run_locally(model)
+    model._module.config._attn_implementation = "flash_attention_2"
+    assert not can_run_locally(model)
+    assert not sweep_module._local(model)  # "auto" picks the nnsight executor
+    with use_executor("local"), pytest.raises(ValueError, match="eager or sdpa"):
+        sweep_module._local(model)

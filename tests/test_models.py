@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 import tracewidget as tw
+import tracewidget.tracing.sweep as sweep_module
 from tests.tiny_models import CONFIGS, save_tiny_model
 from tracewidget.models.architectures import block, main_tensor, shape, submodule
 
@@ -140,5 +142,11 @@ def test_register_architecture_teaches_a_new_family(tmp_path):
         model = tw.load_model(tmp_path)
         assert tw.architecture(model) is bloom
         assert len(submodule(model, bloom.blocks)) == 1
+        # BLOOM's ALiBi biases come from the sequence, which the local executor's packed
+        # batches rearrange: a registered family runs on the nnsight executor by default
+        assert not sweep_module._local(model)
+        grid = tw.patch(model, "The Eiffel Tower is", "The Colosseum Tower is", "Paris",
+                        progress=False)
+        assert np.isfinite(grid.values).all()
     finally:
         del tw.models.ARCHITECTURES["bloom"]

@@ -33,6 +33,7 @@ import torch
 from transformers import DynamicCache
 
 from tracewidget.models.architectures import (
+    ARCHITECTURES,
     architecture,
     main_tensor,
     model_config,
@@ -48,12 +49,22 @@ def hf_module(model: Any) -> torch.nn.Module:
     return getattr(model, "_module", model)
 
 
+# Attention implementations that apply a custom 4D mask (flash attention ignores it).
+MASKED_ATTENTION = ("eager", "sdpa")
+# The families whose packed batches the tests compare with the reference. A family registered
+# later may derive positions from the mask or the sequence (ALiBi models such as BLOOM do) and
+# runs on the nnsight executor unless `use_executor("local")` asks for this one.
+VERIFIED_FAMILIES = frozenset(ARCHITECTURES)
+
+
 def can_run_locally(model: Any) -> bool:
-    """True when the weights are real tensors in this process (not on the meta device)."""
+    """True when the weights are real tensors in this process (not on the meta device) and the
+    attention applies the packed batches' masks (`MASKED_ATTENTION`)."""
     module = hf_module(model)
     first = next(module.parameters(), None)
+    attention = getattr(model_config(model), "_attn_implementation", None) or "eager"
     return isinstance(module, torch.nn.Module) and first is not None and \
-        first.device.type != "meta"
+        first.device.type != "meta" and attention in MASKED_ATTENTION
 
 
 def sliding_window(model: Any, layer: int) -> int | None:

@@ -23,7 +23,7 @@ from tracewidget.models.loading import remote_setting
 
 from .executor import run_patched
 from .grid import EffectGrid
-from .local_executor import LocalRunner, can_run_locally
+from .local_executor import VERIFIED_FAMILIES, LocalRunner, can_run_locally
 from .metrics import Metric
 from .plan import Noise, Patch, Site
 
@@ -37,8 +37,8 @@ _EXECUTOR: ContextVar[str] = ContextVar("tracewidget_executor", default="auto")
 def use_executor(name: str) -> Iterator[None]:
     """Choose how sweeps in this block run: ``"local"`` (plain PyTorch hooks, packed batches,
     models in this process only), ``"nnsight"`` (nnsight traces; the only choice for
-    ``remote=True``), or ``"auto"`` (local when possible, the default). Both give the same
-    numbers; the tests check it."""
+    ``remote=True``), or ``"auto"`` (local when possible and the model's family is one the
+    tests verify it on, the default). Both give the same numbers; the tests check it."""
     if name not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {name!r}")
     token = _EXECUTOR.set(name)
@@ -53,9 +53,11 @@ def _local(model: object) -> bool:
     choice = _EXECUTOR.get()
     local_ok = not remote_setting(model) and can_run_locally(model)
     if choice == "local" and not local_ok:
-        raise ValueError("the local executor needs a model whose weights are in this process; "
-                         "for remote=True use the nnsight executor")
-    return choice == "local" or (choice == "auto" and local_ok)
+        raise ValueError("the local executor needs a model whose weights are in this process "
+                         "and whose attention is eager or sdpa (attn_implementation=); for "
+                         "remote=True or other attention use the nnsight executor")
+    verified = model_config(model).model_type in VERIFIED_FAMILIES
+    return choice == "local" or (choice == "auto" and local_ok and verified)
 
 
 class SweepCancelled(Exception):
