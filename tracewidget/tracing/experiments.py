@@ -27,13 +27,12 @@ import torch
 from tracewidget.models.architectures import architecture, model_config, shape, submodule
 from tracewidget.models.loading import display_name
 
-from .executor import record
 from .grid import EffectGrid
 from .metrics import Metric, MetricFn, make_metric
 from .plan import Noise, Site
 from .prompts import Alignment, Prompt, PromptError, single_token, tokenize
 from .prompts import align as align_positions
-from .sweep import CancelToken, ProgressFn, Run, run_sweep
+from .sweep import CancelToken, ProgressFn, Run, record, run_sweep
 
 COMPONENTS = ("resid", "mlp", "attn")
 ROME_WINDOW = 10

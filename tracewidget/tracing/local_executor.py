@@ -107,6 +107,32 @@ def _hooks(model: Any, plan: dict, noise: Noise | None = None) -> Iterator[None]
         yield
 
 
+def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
+           noise: Noise | None = None) -> tuple[dict[tuple[str, int], torch.Tensor], torch.Tensor]:
+    """`executor.record` with plain hooks: one forward of ``ids`` (``[batch, seq]``), the
+    activations ``wanted`` as ``{(component, layer): [batch, seq, features]}`` and the
+    last-position logits."""
+    module = hf_module(model)
+    batch = ids.shape[0]
+    saved: dict[tuple[str, int], torch.Tensor] = {}
+    with ExitStack() as stack:
+        for component, layer in wanted:
+            target = component_module(module, component, layer)
+            if component in ("head", "neuron"):  # the input of the output projection
+                def pre(mod, args, kwargs, key=(component, layer)):
+                    x = args[0] if args else kwargs["hidden_states"]
+                    saved[key] = main_tensor(x, batch).clone()
+                handle = target.register_forward_pre_hook(pre, with_kwargs=True)
+            else:
+                def post(mod, args, output, key=(component, layer)):
+                    saved[key] = main_tensor(output, batch).clone()
+                handle = target.register_forward_hook(post)
+            stack.callback(handle.remove)
+        with torch.no_grad(), _hooks(model, {}, noise):
+            out = module(input_ids=ids.to(next(module.parameters()).device), logits_to_keep=1)
+    return saved, out.logits[:, -1]
+
+
 @dataclass(frozen=True)
 class _Base:
     """The unpatched run(s), flattened to ``[samples * seq, ...]`` (sample-major): the first
@@ -164,9 +190,11 @@ class LocalRunner:
                         for k, blk in enumerate(self.blocks)]
             cache = DynamicCache()  # plain layers keep every token's keys, windows or not
             try:
+                # the model without its head: the base run's logits are not needed
+                body = self.module.base_model
                 with torch.no_grad(), _hooks(self.model, {}, self.noise):
-                    self.module(input_ids=self.ids[None].expand(repeats, -1), use_cache=True,
-                                logits_to_keep=1, **{_cache_argument(self.module): cache})
+                    body(input_ids=self.ids[None].expand(repeats, -1), use_cache=True,
+                         **{_cache_argument(body): cache})
             finally:
                 for handle in handles:
                     handle.remove()

@@ -21,7 +21,7 @@ import torch
 from tracewidget.models.architectures import model_config, shape
 from tracewidget.models.loading import remote_setting
 
-from .executor import run_patched
+from . import executor, local_executor
 from .grid import EffectGrid
 from .local_executor import VERIFIED_FAMILIES, LocalRunner, can_run_locally
 from .metrics import Metric
@@ -58,6 +58,15 @@ def _local(model: object) -> bool:
                          "remote=True or other attention use the nnsight executor")
     verified = model_config(model).model_type in VERIFIED_FAMILIES
     return choice == "local" or (choice == "auto" and local_ok and verified)
+
+
+def record(model: object, ids: torch.Tensor, wanted: set[tuple[str, int]],
+           noise: Noise | None = None) -> tuple[dict[tuple[str, int], torch.Tensor], torch.Tensor]:
+    """One forward of ``ids`` (``[batch, seq]``) on the executor sweeps of ``model`` use: the
+    activations ``wanted`` as ``{(component, layer): [batch, seq, features]}`` and the
+    last-position logits."""
+    chosen = local_executor if _local(model) else executor
+    return chosen.record(model, ids, wanted, noise)
 
 
 class SweepCancelled(Exception):
@@ -186,7 +195,7 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
                                                                          repeats)
         limit, cost = packed_tokens(model, seq, repeats), partial(_packed_cost, seq, repeats)
     else:
-        runner = partial(run_patched, model, ids, noise=noise, repeats=repeats)
+        runner = partial(executor.run_patched, model, ids, noise=noise, repeats=repeats)
         limit, cost = max(1, batch_rows(model, seq) // repeats), _one
     if batch_size is not None:
         limit, cost = batch_size, _one
