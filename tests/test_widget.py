@@ -212,3 +212,35 @@ def test_preview_shows_attribution_estimates_until_exact_cells_replace_them(fact
     assert np.all(_decode(last, "estimated") == 0) and last["done"] == last["total"]
     exact = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
     assert np.allclose(w.grid.values, exact.values) and "method" not in w.grid.spec
+
+
+def test_preview_covers_the_strips_and_heads_views(factlm):
+    w = tw.TraceWidget(factlm, clean=CLEAN, corrupt=CORRUPT, target=" Paris", preview=True,
+                       batch_size=2, autorun=False)
+    w.run(wait=True)
+    shown = []  # (views on the stack, grids of the last view) at every update
+    w.observe(lambda change: shown.append((len(change["new"]), change["new"][-1]["grids"])),
+              "views")
+
+    def first_drawn(views: int) -> list:
+        return next(grids for n, grids in shown if n == views and grids)
+
+    w.refine(3, 2, wait=True)  # resid L3 at " Tower": mlp and attn at that token
+    pair = {"clean": CLEAN, "corrupt": CORRUPT, "target": " Paris"}
+    for first, component in zip(first_drawn(2), ("mlp", "attn"), strict=True):
+        estimate = tw.attribution_patch(factlm, component=component, window=w.window,
+                                        positions=[2], **pair)
+        assert np.all(_decode(first, "estimated") == 1) and first["done"] == 0
+        assert np.allclose(_decode(first), estimate.values.astype(np.float32))
+    assert all(np.all(_decode(g, "estimated") == 0) for g in w.views[-1]["grids"])
+    exact = tw.patch(factlm, component="attn", window=w.window, positions=[2],
+                     progress=False, **pair)
+    assert np.allclose(w.grids[1].values, exact.values)
+    w.refine(3, 0, grid=1, wait=True)  # attn L3: its heads
+    heads_here, heads_by_token = first_drawn(3)
+    around = list(tw.tracing.window_layers(3, w.window, 6))
+    estimate = tw.attribution_patch(factlm, component="head", layers=around, position=2, **pair)
+    assert np.all(_decode(heads_here, "estimated") == 1)
+    assert np.allclose(_decode(heads_here), estimate.values.astype(np.float32))
+    estimate = tw.attribution_patch(factlm, component="head", layer=3, **pair)
+    assert np.allclose(_decode(heads_by_token), estimate.values.astype(np.float32))

@@ -63,13 +63,14 @@ def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None =
                       foil: str | None = None, component: str = "resid",
                       experiment: str = "restore", metric: str | MetricFn = "prob",
                       window: int = 1, layer: int | None = None, position: int = -1,
-                      subject: str | None = None, align: bool = False) -> EffectGrid:
+                      layers: Any = None, positions: Any = None, subject: str | None = None,
+                      align: bool = False) -> EffectGrid:
     """Estimate a whole patching grid from one backward pass (see the module docstring).
 
     The grid has the same rows, columns and meaning as the exact function's: `patch` for
-    ``component`` in resid/mlp/attn (with ``window``), `patch_heads` for ``component="head"``
-    (``layer`` and ``position`` as there). ``values`` are *estimated* scores;
-    ``spec["method"] == "attribution"`` marks them.
+    ``component`` in resid/mlp/attn (with ``window``, ``layers`` and ``positions``),
+    `patch_heads` for ``component="head"`` (``layer``, ``position`` and ``layers`` as there).
+    ``values`` are *estimated* scores; ``spec["method"] == "attribution"`` marks them.
     """
     if component not in ATTRIBUTION_COMPONENTS:
         raise ValueError(f"component must be one of {', '.join(ATTRIBUTION_COMPONENTS)}, got "
@@ -94,15 +95,16 @@ def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None =
             "corrupt": corrupt, "target": target_text, "foil": foil, "component": component,
             "experiment": experiment, "metric": bound.name, "window": window, "align": align,
             "subject": subject}
+    layer_rows = check_layers(model, layers)
     if component == "head":
         heads = [f"H{h}" for h in range(sizes.n_heads)]
         if layer is None:
             col = check_columns([position], len(alignment.pairs), alignment.labels)[0]
-            values = np.stack([estimate(("head", x), col).numpy() for x in range(n_layers)])
-            rows, cols, row_name, col_name = [f"L{x}" for x in range(n_layers)], heads, \
+            values = np.stack([estimate(("head", x), col).numpy() for x in layer_rows])
+            rows, cols, row_name, col_name = [f"L{x}" for x in layer_rows], heads, \
                 "layer", "head"
             subject_cols: list[int] = []
-            spec["position"] = col
+            spec.update(position=col, layers=layer_rows)
         else:
             at = check_layers(model, [layer], "layer")[0]
             values = np.stack([estimate(("head", at), c).numpy()
@@ -111,12 +113,14 @@ def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None =
             subject_cols = list(alignment.subject)
             spec["layer"] = at
     else:
+        chosen = check_columns(positions, len(alignment.pairs), alignment.labels)
         values = np.array([[sum(float(estimate((component, x), c))
                                 for x in window_layers(row, window, n_layers))
-                            for c in range(len(alignment.pairs))] for row in range(n_layers)])
-        rows, cols, row_name, col_name = [f"L{x}" for x in range(n_layers)], \
-            list(alignment.labels), "layer", "token"
-        subject_cols = list(alignment.subject)
+                            for c in chosen] for row in layer_rows])
+        rows, cols, row_name, col_name = [f"L{x}" for x in layer_rows], \
+            [alignment.labels[c] for c in chosen], "layer", "token"
+        subject_cols = [i for i, c in enumerate(chosen) if c in alignment.subject]
+        spec.update(layers=layer_rows, positions=chosen)
     return EffectGrid(values=values + base_score, row_labels=rows, col_labels=cols,
                       row_name=row_name, col_name=col_name, subject=subject_cols,
                       clean_score=clean_score, corrupt_score=corrupt_score,

@@ -94,22 +94,25 @@ def overview(setup: Setup, component: str) -> Step:
     """The first view: ``component`` over every layer and token; for restore and ablate with an
     attribution preview (one backward pass) to draw while the exact cells come in."""
     kind = "noise trace" if setup.experiment == "noise" else setup.experiment
-    preview = None
-    if setup.experiment != "noise":
-        window = 1 if component == "resid" else setup.window
-
-        def preview() -> EffectGrid:
-            return tracing.attribution_patch(setup.model, component=component, window=window,
-                                             experiment=setup.experiment,
-                                             **_without(setup.pair_kwargs(), "batch_size"))
+    window = 1 if component == "resid" else setup.window
     return Step(crumb=f"{component}", title=f"{kind}: {component} by layer and token",
                 sweeps=(Sweep(f"{component} ({kind})", _trace(setup, component),
                               refinable=component == "resid" or setup.experiment != "noise",
-                              preview=preview),))
+                              preview=_estimate(setup, component=component, window=window)),))
 
 
-def _without(kwargs: dict, *names: str) -> dict:
-    return {k: v for k, v in kwargs.items() if k not in names}
+def _estimate(setup: Setup, **grid: Any) -> Callable[[], EffectGrid] | None:
+    """The attribution-patching estimate of the grid ``grid`` describes (the arguments of
+    `tracing.attribution_patch`), to draw first; None for noise traces, which have none."""
+    if setup.experiment == "noise":
+        return None
+    pair = {k: v for k, v in setup.pair_kwargs().items() if k != "batch_size"}
+
+    def estimate() -> EffectGrid:
+        return tracing.attribution_patch(setup.model, experiment=setup.experiment, **grid,
+                                         **pair)
+
+    return estimate
 
 
 def refine(setup: Setup, grid: EffectGrid, row: int, col: int) -> Step | None:
@@ -124,7 +127,10 @@ def refine(setup: Setup, grid: EffectGrid, row: int, col: int) -> Step | None:
     token = grid.col_labels[col]
     if grid.component == "resid":
         sweeps = tuple(Sweep(f"{c} at {token!r}", _trace(setup, c, [position]),
-                             refinable=setup.experiment != "noise") for c in ("mlp", "attn"))
+                             refinable=setup.experiment != "noise",
+                             preview=_estimate(setup, component=c, window=setup.window,
+                                               positions=[position]))
+                       for c in ("mlp", "attn"))
         return Step(crumb=f"L{layer} {token!r}", title=f"mlp and attn at token {token!r}",
                     sweeps=sweeps)
     if setup.experiment == "noise":
@@ -144,9 +150,12 @@ def refine(setup: Setup, grid: EffectGrid, row: int, col: int) -> Step | None:
                                        **setup.pair_kwargs())
 
         return Step(crumb=f"heads L{layer}", title=f"attention heads at layer {layer}",
-                    sweeps=(Sweep(f"heads at {token!r}", heads_here, refinable=False),
+                    sweeps=(Sweep(f"heads at {token!r}", heads_here, refinable=False,
+                                  preview=_estimate(setup, component="head", layers=around,
+                                                    position=position)),
                             Sweep(f"heads of L{layer} by token", heads_by_token,
-                                  refinable=False)))
+                                  refinable=False,
+                                  preview=_estimate(setup, component="head", layer=layer))))
     if grid.component == "mlp":
         def neurons(on_progress: ProgressFn, cancel: CancelToken) -> EffectGrid:
             return tracing.patch_neurons(setup.model, layer=layer, position=position,

@@ -47,8 +47,9 @@ class TraceWidget(anywidget.AnyWidget):
     runs a ROME noise trace. The overview (``component`` by layer and token) starts at once;
     clicking a cell runs the finer sweep below it (see `tracewidget.widget.drilldown`).
     ``w.grid`` is the EffectGrid in view; ``w.refine(row, col, wait=True)`` does what a click does.
-    With ``preview=True`` the overview first shows an attribution-patching estimate (one backward
-    pass), drawn faded, which exact cells replace as they arrive.
+    With ``preview=True`` each view of restore and ablate (overview, strips, heads) first shows
+    an attribution-patching estimate (one backward pass), drawn faded, which exact cells replace
+    as they arrive.
     """
 
     _esm = STATIC / "widget.js"
@@ -305,15 +306,19 @@ class TraceWidget(anywidget.AnyWidget):
         self._publish(index, show=True)
         finished: list[EffectGrid] = []
         try:
-            for slot, sweep in enumerate(step.sweeps):
-                if self._inputs["preview"] and sweep.preview is not None:
-                    estimate = sweep.preview()
+            # every grid's estimate first, so that the whole view is drawn at once
+            previews = [sweep.preview for sweep in step.sweeps] if self._inputs["preview"] \
+                else []
+            for slot, preview in enumerate(previews):
+                if preview is not None:
+                    estimate = preview()
                     with self._lock:
                         self._previews[index][slot] = estimate
                         self._grids[index][slot] = estimate.with_values(
                             np.full(estimate.shape, np.nan))
-                    self._publish(index)
-
+            if any(previews):
+                self._publish(index)
+            for slot, sweep in enumerate(step.sweeps):
                 def progress(done: int, total: int, partial: EffectGrid, slot: int = slot
                              ) -> None:
                     with self._lock:
