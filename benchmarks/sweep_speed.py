@@ -209,6 +209,7 @@ def scaling() -> None:
     print("\n(d) growth, GPT-2-small width, resid restore sweep (tracewidget only)")
     for layers, words in [(12, 8), (12, 32), (12, 128), (24, 10), (48, 10)]:
         model = tw.load_model(gpt2_small_shape(layers))
+        model._module(input_ids=torch.tensor([[0]]))  # page the weights in: not the sweep's
         # the prompts differ at their first token, so that no cell is the unpatched run
         body = " ".join(["the city"] * ((words - 2) // 2))
         clean = f"Eiffel {body} Paris of"
