@@ -247,8 +247,8 @@ class LocalRunner:
         for key, (rows, positions, index, values) in group_patches(
                 [Patch(pack.rank[p.run], p.site, p.value) for p in patches], repeats).items():
             first = pack.positions[pack.starts[rows]]
-            plan[key] = (torch.zeros_like(rows), pack.starts[rows] + positions - first, index,
-                         values)
+            packed = (pack.starts[rows] + positions.to(first.device) - first).cpu()
+            plan[key] = (torch.zeros_like(rows), packed, index, values)  # indices for any device
         cache = DynamicCache()
         for k, (keys, values) in enumerate(zip(base.keys, base.values, strict=True)):
             cache.update(keys, values, k)
@@ -306,11 +306,12 @@ def _ragged(blocks: Any, active: list[int], base: _Base, gathered: torch.Tensor,
     def ragged_forward(hidden: torch.Tensor, *args: Any, k: int, compute: Any,
                        **kwargs: Any) -> torch.Tensor:
         computed, total = active[k], hidden.shape[1]
-        rest = base.states[k][gathered[computed:]][None]
+        states = base.states[k]  # on block k's device (models may be split over devices)
+        rest = states[gathered[computed:].to(states.device)][None]
         if computed == 0:
             return rest
         if k == 0:
-            hidden = base.inputs[gathered][None].to(hidden.dtype)
+            hidden = base.inputs[gathered.to(base.inputs.device)][None].to(hidden)
         mask = masks[windows[k]][:, :, :computed, :base.keys[k].shape[2] + computed]
 
         def cut(value: Any) -> Any:
@@ -327,7 +328,7 @@ def _ragged(blocks: Any, active: list[int], base: _Base, gathered: torch.Tensor,
 
         head = compute(hidden[:, :computed], *cut(args), **{key: cut(v) for key, v in
                                                              kwargs.items()})
-        return head if computed == total else torch.cat([head, rest], 1)
+        return head if computed == total else torch.cat([head, rest.to(head.device)], 1)
 
     # nnsight may have put a forward of its own on the instance: put back whatever was there
     before = [blk.__dict__.get("forward") for blk in blocks]
