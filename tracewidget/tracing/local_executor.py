@@ -213,8 +213,8 @@ class LocalRunner:
         seq, n_blocks = len(self.ids), len(self.blocks)
         first_block, first_position = [n_blocks] * n_runs, [seq - 1] * n_runs
         for p in patches:  # a block output is patched after its block: the run starts above
-            first_block[p.run] = min(first_block[p.run], p.site.layer + (p.site.component ==
-                                                                         "resid"))
+            block = p.site.layer + (p.site.component == "resid")
+            first_block[p.run] = min(first_block[p.run], block)
             first_position[p.run] = min(first_position[p.run], p.site.position)
         order = sorted(range(n_runs), key=first_block.__getitem__)
         positions, samples, starts, lasts, counts = [], [], [], [], []

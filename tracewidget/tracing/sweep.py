@@ -98,6 +98,13 @@ class Run:
     cell: tuple[int, int]
     patches: tuple[tuple[Site, torch.Tensor], ...] = field(default=())
 
+    @property
+    def start(self) -> tuple[int, int]:
+        """The first patched position and layer ((0, 0) without patches)."""
+        sites = [site for site, _ in self.patches]
+        return (min((s.position for s in sites), default=0),
+                min((s.layer for s in sites), default=0))
+
 
 def _ffn_size(model: object) -> int:
     cfg, sizes = model_config(model), shape(model)
@@ -112,8 +119,8 @@ def batch_rows(model: object, seq_len: int, memory_budget: int = DEFAULT_MEMORY_
     activations and the attention scores; 2x covers temporaries.
     """
     sizes = shape(model)
-    per_row = 4 * (model_config(model).vocab_size + seq_len * (8 * sizes.d_model + _ffn_size(model)
-                                       + sizes.n_heads * seq_len)) * 2
+    activations = seq_len * (8 * sizes.d_model + _ffn_size(model) + sizes.n_heads * seq_len)
+    per_row = 4 * (model_config(model).vocab_size + activations) * 2
     return max(1, memory_budget // per_row)
 
 
@@ -128,9 +135,9 @@ def packed_tokens(model: object, seq_len: int, repeats: int,
     Its attention is dense over the packed sequence (a token's scores cover the base run's
     ``repeats * seq_len`` keys and every packed token), so larger packs waste attention work
     while smaller ones stream the weights more often; on a GPT-2-small-shaped model on a CPU,
-    512 was the best. Per token a forward holds a few hidden-size and MLP-size activations,
-    a row of scores per head and of two masks, and, at worst, a run's logits; 2x covers
-    temporaries.
+    256 to 1024 were within 10% of one another and 512 keeps the waste small. Per token a
+    forward holds a few hidden-size and MLP-size activations, a row of scores per head and of two
+    masks, and, at worst, a run's logits; 2x covers temporaries.
     """
     sizes = shape(model)
     keys = repeats * seq_len + PACKED_TOKENS
@@ -143,14 +150,9 @@ def batches(runs: list[Run], limit: int, cost: Callable[[Run], int]) -> list[lis
     """Split ``runs``, in order of their first patched position and layer, into batches whose
     ``cost`` (rows for the nnsight executor, packed tokens for the local one) adds up to at
     most ``limit`` (a run that alone costs more gets a batch of its own)."""
-    def start(run: Run) -> tuple[int, int]:
-        sites = [site for site, _ in run.patches]
-        return (min((s.position for s in sites), default=0),
-                min((s.layer for s in sites), default=0))
-
     out: list[list[Run]] = []
     used = 0
-    for run in sorted(runs, key=start):
+    for run in sorted(runs, key=lambda run: run.start):
         if out and used + cost(run) <= limit:
             out[-1].append(run)
             used += cost(run)
@@ -174,7 +176,7 @@ def _one(run: Run) -> int:
 
 def _packed_cost(seq: int, repeats: int, run: Run) -> int:
     """The tokens ``run`` adds to a packed batch: its positions from the first patched one."""
-    return repeats * (seq - min((site.position for site, _ in run.patches), default=seq - 1))
+    return repeats * (seq - (run.start[0] if run.patches else seq - 1))
 
 
 def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: EffectGrid,
