@@ -123,6 +123,26 @@ def test_local_sweep_is_one_packed_forward_per_batch(factlm):
     assert forwards[3][:2] == (1, 6 * sum(n - p for p in range(1, n)) + 1), forwards
 
 
+def test_aligned_prompts_of_different_lengths_agree_on_both_executors(factlm):
+    """With ``align=True`` the base prompt is shorter or longer than the source: the packed
+    batches must read each column at its own position in each prompt."""
+    fact = next(f for f in tw.datasets.facts()
+                if f.relation == "city" and len(f.subject.split()) == 3
+                and f.prompt.startswith("The ") and f.answer != " Moscow")
+    corrupt = fact.prompt.replace(fact.subject, "Kremlin")
+    for experiment in ("restore", "ablate"):
+        for component, window in (("resid", 1), ("mlp", 3)):
+            grids = {}
+            for executor in ("nnsight", "local"):
+                with use_executor(executor):
+                    grids[executor] = tw.patch(
+                        factlm, fact.prompt, corrupt, fact.answer, align=True,
+                        experiment=experiment, component=component, window=window,
+                        progress=False).values
+            assert np.ptp(grids["local"]) > 1e-3, (experiment, component)
+            assert np.abs(grids["local"] - grids["nnsight"]).max() < TOL, (experiment, component)
+
+
 def test_restoring_last_layer_gives_clean_and_unchanged_positions_give_corrupt(factlm):
     g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
     assert abs(g.values[-1, -1] - g.clean_score) < TOL
