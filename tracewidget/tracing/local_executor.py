@@ -78,6 +78,18 @@ def sliding_window(model: Any, layer: int) -> int | None:
     return int(window)
 
 
+def _at_site(module: torch.nn.Module, component: str, layer: int,
+             use: Any) -> torch.utils.hooks.RemovableHandle:
+    """Hook ``use(tensor)`` on the tensor that ``component`` at ``layer`` names: the input of
+    the output projection for a head or a neuron, the module's output otherwise."""
+    target = component_module(module, component, layer)
+    if component in ("head", "neuron"):
+        def pre(mod, args, kwargs):
+            use(args[0] if args else kwargs["hidden_states"])
+        return target.register_forward_pre_hook(pre, with_kwargs=True)
+    return target.register_forward_hook(lambda mod, args, output: use(output))
+
+
 @contextmanager
 def _hooks(model: Any, plan: dict, noise: Noise | None = None) -> Iterator[None]:
     """Register ``plan``'s writes (rows and positions of a packed batch, see `LocalRunner`) and
@@ -86,17 +98,9 @@ def _hooks(model: Any, plan: dict, noise: Noise | None = None) -> Iterator[None]
     n_heads = shape(model).n_heads
     with ExitStack() as stack:
         for (layer, component), group in plan.items():
-            target = component_module(module, component, layer)
-            if component in ("head", "neuron"):
-                def pre(mod, args, kwargs, component=component, group=group):
-                    x = args[0] if args else kwargs["hidden_states"]
-                    write_patches(main_tensor(x, 1), component, group, n_heads)
-                handle = target.register_forward_pre_hook(pre, with_kwargs=True)
-            else:
-                def post(mod, args, output, component=component, group=group):
-                    write_patches(main_tensor(output, 1), component, group, n_heads)
-                handle = target.register_forward_hook(post)
-            stack.callback(handle.remove)
+            def write(x, component=component, group=group):
+                write_patches(main_tensor(x, 1), component, group, n_heads)
+            stack.callback(_at_site(module, component, layer, write).remove)
         if noise is not None:
             def add_noise(mod, args, output):
                 embeds = main_tensor(output, noise.values.shape[0])
@@ -117,17 +121,9 @@ def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
     saved: dict[tuple[str, int], torch.Tensor] = {}
     with ExitStack() as stack:
         for component, layer in wanted:
-            target = component_module(module, component, layer)
-            if component in ("head", "neuron"):  # the input of the output projection
-                def pre(mod, args, kwargs, key=(component, layer)):
-                    x = args[0] if args else kwargs["hidden_states"]
-                    saved[key] = main_tensor(x, batch).clone()
-                handle = target.register_forward_pre_hook(pre, with_kwargs=True)
-            else:
-                def post(mod, args, output, key=(component, layer)):
-                    saved[key] = main_tensor(output, batch).clone()
-                handle = target.register_forward_hook(post)
-            stack.callback(handle.remove)
+            def keep(x, key=(component, layer)):
+                saved[key] = main_tensor(x, batch).clone()
+            stack.callback(_at_site(module, component, layer, keep).remove)
         with torch.no_grad(), _hooks(model, {}, noise):
             out = module(input_ids=ids.to(next(module.parameters()).device), logits_to_keep=1)
     return saved, out.logits[:, -1]
