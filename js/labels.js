@@ -107,8 +107,9 @@ export function formatEta(seconds) {
 }
 
 /**
- * The progress line: "12/54 cells, ~3 s left".
- * @param {{done?: number, total?: number, eta_seconds?: number | null}} status
+ * The progress line: "12/54 cells, ~3 s left", and, while the sweep waits for another run on
+ * the same model, what it waits for.
+ * @param {{done?: number, total?: number, eta_seconds?: number | null, waiting?: string}} status
  * @returns {string}
  */
 export function progressText(status) {
@@ -116,7 +117,8 @@ export function progressText(status) {
   const total = status.total ?? 0;
   const eta = status.eta_seconds;
   const left = typeof eta === "number" && Number.isFinite(eta) ? `, ~${formatEta(eta)} left` : "";
-  return `${done}/${total} cells${left}`;
+  const waiting = status.waiting ? ` (${status.waiting})` : "";
+  return `${done}/${total} cells${left}${waiting}`;
 }
 
 /**

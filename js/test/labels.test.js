@@ -81,6 +81,8 @@ test("numbers", () => {
   assert.equal(formatEta(3725), "1 h 2 min");
   assert.equal(progressText({ done: 12, total: 54, eta_seconds: 2.4 }), "12/54 cells, ~3 s left");
   assert.equal(progressText({ done: 0, total: 54, eta_seconds: null }), "0/54 cells");
+  assert.equal(progressText({ done: 6, total: 54, waiting: "waiting for tw.patch on this model" }),
+    "6/54 cells (waiting for tw.patch on this model)");
 });
 
 test("describeCell names the row, the token (quoted, subject marked) and every number", () => {

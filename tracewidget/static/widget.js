@@ -343,7 +343,8 @@ function progressText(status) {
   const total = status.total ?? 0;
   const eta = status.eta_seconds;
   const left = typeof eta === "number" && Number.isFinite(eta) ? `, ~${formatEta(eta)} left` : "";
-  return `${done}/${total} cells${left}`;
+  const waiting = status.waiting ? ` (${status.waiting})` : "";
+  return `${done}/${total} cells${left}${waiting}`;
 }
 function describeCell(grid, row, col, values) {
   const rowText = truncate(String(grid.row_labels[row] ?? row), DESCRIBE_MAX);

@@ -22,6 +22,7 @@ import torch
 
 from tracewidget.models.architectures import architecture, main_tensor, shape, submodule
 from tracewidget.models.loading import remote_setting
+from tracewidget.models.sharing import exclusive
 
 from . import plan as plan_module
 from .plan import (
@@ -66,7 +67,8 @@ def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
     n_layers = shape(model).n_layers
     batch = ids.shape[0]
     saved: dict[tuple[str, int], torch.Tensor] = {}
-    with torch.no_grad(), model.trace(ids, remote=_remote(model), logits_to_keep=1):
+    with exclusive(model), torch.no_grad(), \
+            model.trace(ids, remote=_remote(model), logits_to_keep=1):
         if noise is not None:
             _add_noise(model, noise, batch)
         for layer in range(n_layers):
@@ -91,8 +93,9 @@ def run_patched(model: Any, ids: torch.Tensor, n_runs: int, patches: list[Patch]
     sizes = shape(model)
     batch = n_runs * repeats
     plan = group_patches(patches, repeats)
-    with torch.no_grad(), model.trace(ids.unsqueeze(0).expand(batch, -1),
-                                      remote=_remote(model), logits_to_keep=1):
+    with exclusive(model), torch.no_grad(), \
+            model.trace(ids.unsqueeze(0).expand(batch, -1), remote=_remote(model),
+                        logits_to_keep=1):
         if noise is not None:
             _add_noise(model, noise, batch)
         for layer in range(sizes.n_layers):
@@ -131,7 +134,7 @@ def gradients(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]], metri
     acts: dict[tuple[str, int], torch.Tensor] = {}
     grads: dict[tuple[str, int], torch.Tensor] = {}
     live = {}
-    with torch.enable_grad(), _frozen_weights(model), \
+    with exclusive(model), torch.enable_grad(), _frozen_weights(model), \
             model.trace(ids, remote=_remote(model), logits_to_keep=1):
         # Gradients are wanted for activations only: the weights are frozen for the trace and
         # the graph starts at the token embeddings.

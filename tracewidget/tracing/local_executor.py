@@ -40,6 +40,7 @@ from tracewidget.models.architectures import (
     shape,
     submodule,
 )
+from tracewidget.models.sharing import exclusive
 
 from .plan import Noise, Patch, component_module, group_patches, write_patches
 
@@ -53,8 +54,9 @@ def hf_module(model: Any) -> torch.nn.Module:
 MASKED_ATTENTION = ("eager", "sdpa")
 # The families whose packed batches the tests compare with the reference. A family registered
 # later may derive positions from the mask or the sequence (ALiBi models such as BLOOM do) and
-# runs on the nnsight executor unless `use_executor("local")` asks for this one.
-VERIFIED_FAMILIES = frozenset(ARCHITECTURES)
+# runs on the nnsight executor unless `use_executor("local")` asks for this one; so does a
+# discovered family (tracewidget.models.discovery).
+VERIFIED_FAMILIES = frozenset(ARCHITECTURES) - {"gpt_neo"}
 
 
 def can_run_locally(model: Any) -> bool:
@@ -68,9 +70,14 @@ def can_run_locally(model: Any) -> bool:
 
 
 def sliding_window(model: Any, layer: int) -> int | None:
-    """The attention window of ``layer`` in tokens, or None when it sees the whole prefix
-    (Mistral slides every layer; Gemma 2, Qwen 2/3 name each layer's kind in ``layer_types``)."""
+    """The attention window of ``layer`` in tokens (a query sees the keys less than that many
+    positions back), or None when it sees the whole prefix. Mistral and Phi-3 slide every layer;
+    Gemma 2/3 and Qwen 2/3 name each layer's kind in ``layer_types``; GPT-Neo names them
+    "local" or "global" in ``attention_layers`` and calls the window ``window_size``."""
     cfg = model_config(model)
+    if getattr(cfg, "attention_layers", None) is not None:
+        local = cfg.attention_layers[layer] == "local"
+        return int(cfg.window_size) if local else None
     window = getattr(cfg, "sliding_window", None)
     kinds = getattr(cfg, "layer_types", None)
     if not window or (kinds is not None and kinds[layer] != "sliding_attention"):
@@ -119,7 +126,7 @@ def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
     module = hf_module(model)
     batch = ids.shape[0]
     saved: dict[tuple[str, int], torch.Tensor] = {}
-    with ExitStack() as stack:
+    with exclusive(model), ExitStack() as stack:
         for component, layer in wanted:
             def keep(x, key=(component, layer)):
                 saved[key] = main_tensor(x, batch).clone()
@@ -180,20 +187,21 @@ class LocalRunner:
             def keep(key: Any, tensor: torch.Tensor) -> None:
                 seen[key] = main_tensor(tensor, repeats).reshape(repeats * seq, -1).clone()
 
-            handles = [self.blocks[0].register_forward_pre_hook(
-                lambda mod, args: keep("inputs", args[0]))]
-            handles += [blk.register_forward_hook(lambda mod, args, out, k=k: keep(k, out))
-                        for k, blk in enumerate(self.blocks)]
             cache = DynamicCache()  # plain layers keep every token's keys, windows or not
-            try:
-                # the model without its head: the base run's logits are not needed
-                body = self.module.base_model
-                with torch.no_grad(), _hooks(self.model, {}, self.noise):
-                    body(input_ids=self.ids[None].expand(repeats, -1), use_cache=True,
-                         **{_cache_argument(body): cache})
-            finally:
-                for handle in handles:
-                    handle.remove()
+            with exclusive(self.model):
+                handles = [self.blocks[0].register_forward_pre_hook(
+                    lambda mod, args: keep("inputs", args[0]))]
+                handles += [blk.register_forward_hook(lambda mod, args, out, k=k: keep(k, out))
+                            for k, blk in enumerate(self.blocks)]
+                try:
+                    # the model without its head: the base run's logits are not needed
+                    body = self.module.base_model
+                    with torch.no_grad(), _hooks(self.model, {}, self.noise):
+                        body(input_ids=self.ids[None].expand(repeats, -1), use_cache=True,
+                             **{_cache_argument(body): cache})
+                finally:
+                    for handle in handles:
+                        handle.remove()
 
             def flat(kv: torch.Tensor) -> torch.Tensor:  # [samples, heads, seq, d] -> packed
                 return kv.transpose(0, 1).reshape(1, kv.shape[1], repeats * seq, kv.shape[-1])
@@ -252,8 +260,9 @@ class LocalRunner:
         masks = {window: _packed_mask(pack, seq, repeats, window, dtype)
                  for window in set(self.windows)}
         gathered = pack.samples * seq + pack.positions
-        with torch.no_grad(), _ragged(self.blocks, pack.active, base, gathered, masks,
-                                      self.windows), _hooks(self.model, plan):
+        with exclusive(self.model), torch.no_grad(), \
+                _ragged(self.blocks, pack.active, base, gathered, masks, self.windows), \
+                _hooks(self.model, plan):
             out = self.module(input_ids=self.ids[pack.positions][None],
                               position_ids=pack.positions[None],
                               attention_mask=masks[self.windows[0]], use_cache=True,

@@ -10,16 +10,18 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
 
 from tracewidget.models.architectures import model_config, shape
 from tracewidget.models.loading import remote_setting
+from tracewidget.models.sharing import reporting_waits
 
 from . import executor, local_executor
 from .grid import EffectGrid
@@ -179,6 +181,11 @@ def _packed_cost(seq: int, repeats: int, run: Run) -> int:
     return repeats * (seq - (run.start[0] if run.patches else seq - 1))
 
 
+def _show_wait(bar: Any, title: str, message: str | None) -> None:
+    """A sweep's progress bar says when a batch waits for another run on the model."""
+    bar.set_description_str(title if message is None else f"{title} ({message})")
+
+
 def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: EffectGrid,
               metric: Metric, *, noise: Noise | None = None, repeats: int = 1,
               batch_size: int | None = None, on_progress: ProgressFn | None = None,
@@ -213,6 +220,9 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
 
         bar = tqdm(total=total, desc=f"{template.component} sweep", unit="cell", delay=2.0,
                    leave=False)
+        waits = reporting_waits(partial(_show_wait, bar, f"{template.component} sweep"))
+    else:
+        waits = nullcontext()
     def scores(chunk: list[Run]) -> torch.Tensor:
         patches = [Patch(i, site, value) for i, run in enumerate(chunk)
                    for site, value in run.patches]
@@ -220,34 +230,35 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
         return metric(logits).view(len(chunk), repeats).mean(1)
 
     try:
-        done = 0
-        most = len(planned)  # runs per batch, lowered by an out-of-memory error
-        while chunks:
-            chunk = chunks.pop(0)
-            if cancel is not None and cancel.cancelled:
-                raise SweepCancelled(template.with_values(values))
-            if len(chunk) > most:
-                chunks[:0] = [chunk[i:i + most] for i in range(0, len(chunk), most)]
-                continue
-            try:
-                chunk_scores = scores(chunk)
-            except RuntimeError as err:  # out of memory: halve the batch and go on
-                if not _out_of_memory(err) or len(chunk) == 1:
-                    raise
-                most = len(chunk) // 2
-                chunks.insert(0, chunk)
-                continue
-            filled = 0
-            for run, score in zip(chunk, chunk_scores.tolist(), strict=True):
-                cells = unpatched if not run.patches else [run.cell]
-                for cell in cells:
-                    values[cell] = score
-                filled += len(cells)
-            done += filled
-            if bar is not None:
-                bar.update(filled)
-            if on_progress is not None:
-                on_progress(done, total, template.with_values(values.copy()))
+        with waits:
+            done = 0
+            most = len(planned)  # runs per batch, lowered by an out-of-memory error
+            while chunks:
+                chunk = chunks.pop(0)
+                if cancel is not None and cancel.cancelled:
+                    raise SweepCancelled(template.with_values(values))
+                if len(chunk) > most:
+                    chunks[:0] = [chunk[i:i + most] for i in range(0, len(chunk), most)]
+                    continue
+                try:
+                    chunk_scores = scores(chunk)
+                except RuntimeError as err:  # out of memory: halve the batch and go on
+                    if not _out_of_memory(err) or len(chunk) == 1:
+                        raise
+                    most = len(chunk) // 2
+                    chunks.insert(0, chunk)
+                    continue
+                filled = 0
+                for run, score in zip(chunk, chunk_scores.tolist(), strict=True):
+                    cells = unpatched if not run.patches else [run.cell]
+                    for cell in cells:
+                        values[cell] = score
+                    filled += len(cells)
+                done += filled
+                if bar is not None:
+                    bar.update(filled)
+                if on_progress is not None:
+                    on_progress(done, total, template.with_values(values.copy()))
     finally:
         if bar is not None:
             bar.close()

@@ -20,6 +20,7 @@ import numpy as np
 import traitlets
 
 from tracewidget.models.loading import display_name
+from tracewidget.models.sharing import reporting_waits
 from tracewidget.tracing.experiments import prepare_pair, prepare_prompt
 from tracewidget.tracing.grid import EffectGrid
 from tracewidget.tracing.metrics import METRICS, make_metric
@@ -265,12 +266,18 @@ class TraceWidget(anywidget.AnyWidget):
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(self._execute(job, token))
+                with reporting_waits(self._report_wait, activity="a TraceWidget sweep"):
+                    future.set_result(self._execute(job, token))
             except BaseException as err:
                 future.set_exception(err)
             finally:
                 with self._lock:
                     self._running = None
+
+    def _report_wait(self, message: str | None) -> None:
+        """Show in the status line that this sweep waits for another run on the model."""
+        status = {key: value for key, value in self.status.items() if key != "waiting"}
+        self.status = status if message is None else {**status, "waiting": message}
 
     def _execute(self, job: tuple[str, Any], token: CancelToken) -> list[EffectGrid] | None:
         kind, args = job
