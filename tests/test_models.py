@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import tracewidget as tw
-import tracewidget.tracing.sweep as sweep_module
 from tests.tiny_models import CONFIGS, save_tiny_model
 from tracewidget.models.architectures import block, main_tensor, shape, submodule
+from tracewidget.tracing.executors import executor_for
 
 PROMPT = "The Eiffel Tower is located in the city of"
 
@@ -144,7 +144,7 @@ def test_register_architecture_teaches_a_new_family(tmp_path):
         assert len(submodule(model, bloom.blocks)) == 1
         # BLOOM's ALiBi biases come from the sequence, which the local executor's packed
         # batches rearrange: a registered family runs on the nnsight executor by default
-        assert not sweep_module._local(model)
+        assert executor_for(model).name == "nnsight"
         grid = tw.patch(model, "The Eiffel Tower is", "The Colosseum Tower is", "Paris",
                         progress=False)
         assert np.isfinite(grid.values).all()

@@ -9,7 +9,7 @@ from .architectures import (
     register_architecture,
     shape,
 )
-from .loading import ModelLoadError, load_model, remote_setting
+from .loading import ModelLoadError, load_model, remote_setting, require_model
 
 __all__ = [
     "ARCHITECTURES",
@@ -21,5 +21,6 @@ __all__ = [
     "load_model",
     "register_architecture",
     "remote_setting",
+    "require_model",
     "shape",
 ]

@@ -9,7 +9,8 @@ others return a tuple; this module is the one place that knows, so the engine ne
 
 An `Architecture` holds dotted module paths (relative to the model for the top-level parts,
 relative to a block for the per-layer parts). `architecture(model)` picks the entry for a model's
-``config.model_type``; `register_architecture` adds a family.
+``config.model_type``; `register_architecture` adds a family; a family in neither is found in the
+module tree and checked on the model by `tracewidget.models.discovery`.
 
 nnterp (PyPI) was evaluated for this role and not adopted; see docs/architecture-map.md.
 """
@@ -23,7 +24,8 @@ import torch
 
 
 class UnsupportedArchitectureError(ValueError):
-    """The model's family is not in the architecture map."""
+    """The model's family is not in the architecture map and its parts could not be found (or
+    were found but failed the checks on the model); the message says what failed."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,16 @@ _LLAMA = Architecture("llama", embed="model.embed_tokens", blocks="model.layers"
 _GPTJ = Architecture("gptj", embed="transformer.wte", blocks="transformer.h", mlp="mlp",
                      attn="attn", attn_out_proj="attn.out_proj", mlp_out_proj="mlp.fc_out",
                      final_norm="transformer.ln_f", unembed="lm_head")
+_GPT_NEO = Architecture("gpt_neo", embed="transformer.wte", blocks="transformer.h", mlp="mlp",
+                        attn="attn", attn_out_proj="attn.attention.out_proj",
+                        mlp_out_proj="mlp.c_proj", final_norm="transformer.ln_f",
+                        unembed="lm_head")
+# Gemma 3 multimodal checkpoints (Gemma3ForConditionalGeneration) keep the text model one level
+# down; their text config says "gemma3_text", the module tree is the outer "gemma3" one.
+_GEMMA3 = Architecture("gemma3", embed="model.language_model.embed_tokens",
+                       blocks="model.language_model.layers", mlp="mlp", attn="self_attn",
+                       attn_out_proj="self_attn.o_proj", mlp_out_proj="mlp.down_proj",
+                       final_norm="model.language_model.norm", unembed="lm_head")
 _OPT = Architecture("opt", embed="model.decoder.embed_tokens", blocks="model.decoder.layers",
                     mlp="fc2", attn="self_attn", attn_out_proj="self_attn.out_proj",
                     mlp_out_proj="fc2", final_norm="model.decoder.final_layer_norm",
@@ -71,13 +83,20 @@ ARCHITECTURES: dict[str, Architecture] = {
     "gpt_neox": _NEOX,
     "gptj": _GPTJ,
     "opt": _OPT,
+    "gpt_neo": _GPT_NEO,
+    "gemma3": _GEMMA3,
+    # Phi-3 fuses q/k/v into qkv_proj and gate/up into gate_up_proj; o_proj and down_proj, whose
+    # inputs are the heads and the neurons, are separate as in Llama.
     **{name: Architecture(name, **{k: v for k, v in vars(_LLAMA).items() if k != "family"})
-       for name in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2")},
+       for name in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text",
+                    "olmo2", "phi3")},
 }
 
 
 def register_architecture(model_type: str, arch: Architecture) -> None:
-    """Teach tracewidget a new family: ``model_type`` is the HF ``config.model_type``."""
+    """Teach tracewidget a new family: ``model_type`` is the HF ``config.model_type``. The map
+    comes before discovery: name the modules of a family that discovery refuses, or skip its
+    checks (a few forwards the first time a model is used)."""
     ARCHITECTURES[model_type] = arch
 
 
@@ -92,28 +111,47 @@ class Shape:
     d_model: int
 
 
-def model_config(model: Any) -> Any:
-    """The HF config of an nnsight model, a plain HF model, or a config itself."""
+def own_config(model: Any) -> Any:
+    """The HF config of the module tree itself (for a multimodal checkpoint, the outer config)
+    of an nnsight model, a plain HF model, or a config itself."""
     from transformers import PretrainedConfig
 
     config = model if isinstance(model, PretrainedConfig) else getattr(model, "config", None)
     if config is None:
         raise TypeError(f"expected a Hugging Face model or an nnsight model, got {type(model)}")
+    return config
+
+
+def model_config(model: Any) -> Any:
+    """The HF config of the language model: the text config of a multimodal checkpoint, else
+    `own_config`. Layer, head and width counts live here."""
+    config = own_config(model)
     return getattr(config, "text_config", None) or config
 
 
 def architecture(model: Any) -> Architecture:
-    """The `Architecture` of ``model`` (an nnsight model, a plain HF model, or its config)."""
-    model_type = model_config(model).model_type
-    try:
-        return ARCHITECTURES[model_type]
-    except KeyError:
+    """The `Architecture` of ``model`` (an nnsight model, a plain HF model, or its config).
+
+    The map (`ARCHITECTURES`, `register_architecture`) is looked up by the model's own
+    ``config.model_type`` (the outer one for a multimodal checkpoint, whose module tree is the
+    outer model's). A family not in the map is discovered in the module tree and checked on the
+    model itself (`tracewidget.models.discovery`), once per model; a config alone has no modules
+    to look at, so for an unmapped family it raises.
+    """
+    config = own_config(model)
+    if config.model_type in ARCHITECTURES:
+        return ARCHITECTURES[config.model_type]
+    if config is model:
         raise UnsupportedArchitectureError(
-            f"tracewidget does not know where the layers of a {model_type!r} model live; "
-            f"supported families: {', '.join(sorted(ARCHITECTURES))}. To add one, call "
-            "tw.register_architecture(model_type, tw.Architecture(...)) with its module paths "
+            f"tracewidget does not know where the layers of a {config.model_type!r} model live; "
+            f"supported families: {', '.join(sorted(ARCHITECTURES))}. Another family's modules "
+            "can be found from the model itself (tw.architecture(model)), not from its config; "
+            "or name them with tw.register_architecture(model_type, tw.Architecture(...)) "
             "(see the gpt2 entry in tracewidget/models/architectures.py)."
-        ) from None
+        )
+    from .discovery import discovered
+
+    return discovered(model)
 
 
 def shape(model: Any) -> Shape:
