@@ -2,7 +2,7 @@
 
     python -m benchmarks.sweep_speed            # every case (about 10 minutes on 2 CPU cores)
     python -m benchmarks.sweep_speed --quick    # without the growth cases (d)
-    python -m benchmarks.sweep_speed --only-gpt2 | --only-growth
+    python -m benchmarks.sweep_speed --only-gpt2 | --only-growth | --only-real
 
 The naive loop is the seed tutorial's: one ``model.trace`` per cell (nnsight 0.8 API), full
 logits, clean activations recorded once. Each case prints the naive time, tracewidget's time, their
@@ -206,6 +206,63 @@ def cases(label: str, model, peak: float) -> None:
                 naive_flops(model, seq, 10), peak)
 
 
+def trace_flops(model, seq: int, first: int, window: int, component: str,
+                samples: int) -> float:
+    """The matmul and attention FLOPs a noise trace needs at least (its floor): for every cell
+    and sample, the blocks from the first restored one (a resid cell at layer L restores L's
+    output, so block L + 1; an mlp/attn cell its window's first block) over the tokens from the
+    cell's own, plus the unembedding at the last token. Cells before the subject (``first``)
+    are the noised run itself, computed once per sample."""
+    sizes = shape(model)
+    cfg = tw.models.architectures.model_config(model)
+    d, n, vocab = sizes.d_model, sizes.n_layers, cfg.vocab_size
+    kv = sizes.n_kv_heads * sizes.head_dim
+    ffn = getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) or 4 * d
+    mlp_matrices = 3 if getattr(cfg, "hidden_act", "gelu") in ("silu", "swish") else 2
+    per_token_block = 2 * (2 * d * d + 2 * d * kv + mlp_matrices * d * ffn)
+    total = 0.0
+    for layer in range(n):
+        start = layer + 1 if component == "resid" else window_layers(layer, window, n)[0]
+        for pos in range(first, seq):
+            blocks = n - start
+            tokens = seq - pos
+            attention = sum(4 * d * (q + 1) for q in range(pos, seq)) * blocks
+            total += tokens * blocks * per_token_block + attention + 2 * d * vocab
+    return samples * total
+
+
+def real_model(peak: float) -> None:
+    """The real-model table: SmolLM2-135M, the Eiffel prompt, noise traces of 10 samples."""
+    model = tw.load_model("smollm2")
+    prompt = tw.tracing.prompts.tokenize(model.tokenizer, CLEAN, SUBJECT)
+    seq, n = len(prompt.ids), shape(model).n_layers
+    print(f"\nSmolLM2-135M: {n} layers x {shape(model).d_model} wide, prompt of {seq} tokens, "
+          f"subject {[prompt.tokens[i] for i in prompt.subject]}")
+    start = time.perf_counter()
+    overview = tw.patch(model, CLEAN, CORRUPT, " Paris", align=True, progress=False)
+    print(f"resid restore overview ({overview.values.size} cells, aligned prompts): "
+          f"{time.perf_counter() - start:.2f} s")
+    for comp in ("resid", "mlp", "attn"):
+        window = 1 if comp == "resid" else 10
+        stamps: dict[int, float] = {}
+        begin = time.perf_counter()
+
+        def seen(done, total, grid, stamps=stamps, begin=begin):
+            k = grid.spec["samples_done"]
+            if grid.complete and k not in stamps:
+                stamps[k] = time.perf_counter() - begin
+
+        grid = tw.noise_trace(model, CLEAN, SUBJECT, " Paris", component=comp, window=window,
+                              on_progress=seen)
+        full = time.perf_counter() - begin
+        floor = trace_flops(model, seq, min(prompt.subject), window, comp, 10) / peak / 1e9
+        refined = ", ".join(f"{k}: {s:.1f} s" for k, s in sorted(stamps.items()))
+        print(f"noise trace {comp:5} (window {window:2}), 10 samples: first complete grid "
+              f"{stamps[1]:.2f} s, full {full:.2f} s, FLOP floor {floor:.2f} s "
+              f"(full at {full / floor:.2f}x the floor); complete grids at {refined}; "
+              f"p(' Paris') clean {grid.clean_score:.2f}, noised {grid.corrupt_score:.2f}")
+
+
 def scaling() -> None:
     print("\n(d) growth, GPT-2-small width, resid restore sweep (tracewidget only)")
     for layers, words in [(12, 8), (12, 32), (12, 128), (24, 10), (48, 10)]:
@@ -293,7 +350,13 @@ def main() -> None:
     parser.add_argument("--only-growth", action="store_true", help="only the growth cases (d)")
     parser.add_argument("--only-attribution", action="store_true",
                         help="only the attribution preview's agreement with exact patching")
+    parser.add_argument("--only-real", action="store_true",
+                        help="only the real-model table (SmolLM2-135M: overview, noise traces)")
     args = parser.parse_args()
+    if args.only_real:
+        torch.set_grad_enabled(False)
+        real_model(matmul_gflops())
+        return
     if args.only_attribution:
         attribution_agreement(40)
         return
@@ -314,6 +377,7 @@ def main() -> None:
           f"{peak:.0f} GFLOP/s (2048x2048 fp32)")
     if not args.only_gpt2:
         cases("factlm (bundled)", tw.load_model(), peak)
+        real_model(peak)
     cases("GPT-2-small shape (random weights)", tw.load_model(gpt2_small_shape()), peak)
     if args.only_gpt2:
         return

@@ -143,23 +143,26 @@ def noise_values(model, n_subject: int, samples: int, noise: float, seed: int) -
 
 
 def noise_grid(model, ids, subject, target, component, w, samples=3, noise=3.0, seed=0,
-               sever=None):
-    """Scores [layers, positions] of a noise trace: each cell averages ``samples`` runs."""
+               sever=None, first=None):
+    """Scores [layers, positions] of a noise trace: each cell averages ``samples`` runs (only
+    the first ``first`` of the ``samples`` draws, when given)."""
     n = shape(model).n_layers
     draws = noise_values(model, len(subject), samples, noise, seed)
     clean = record_all(model, ids, component)
     corrupt_sever = [record_all(model, ids, sever, (subject, draws[s])) if sever else None
                      for s in range(samples)]
 
+    used = samples if first is None else first
+
     def cell(layer, pos):
         total = 0.0
-        for s in range(samples):
+        for s in range(used):
             edits = [(component, x, setter(pos, clean[x][pos])) for x in window(layer, w, n)]
             if sever:
                 edits += [(sever, x, setter(pos, corrupt_sever[s][x][pos]))
                           for x in range(layer + 1, n)]
             total += prob(model, ids, target, edits, (subject, draws[s]))
-        return total / samples
+        return total / used
 
     return [[cell(layer, pos) for pos in range(len(ids))] for layer in range(n)]
 

@@ -9,9 +9,11 @@ import pytest
 
 import tracewidget as tw
 from tests import reference as ref
-from tests.tiny_models import CONFIGS, SLIDING, save_tiny_model
+from tests.tiny_models import CONFIGS, SLIDING, load_unchecked, save_tiny_model
 from tracewidget.models.factlm import WEIGHTS_DIR
 from tracewidget.tracing import use_executor
+from tracewidget.tracing.executors import executor_for
+from tracewidget.tracing.local_executor import can_run_locally
 
 CLEAN = "The Eiffel Tower is located in the city of"
 CORRUPT = "The Colosseum Tower is located in the city of"
@@ -72,11 +74,13 @@ def _cases(model, hf):
 
 
 def _check_against_reference(model, hf):
-    """Both executors (nnsight traces and local hooks with prefix reuse) against the reference."""
+    """Both executors (nnsight traces and local hooks with prefix reuse) against the reference;
+    the nnsight one only for a family the local executor cannot run (GPT-Neo)."""
+    executors = ("nnsight", "local") if can_run_locally(model) else ("nnsight",)
     for name, run, expected in _cases(model, hf):
         expected = np.array(expected)
         assert np.ptp(expected) > 1e-6, f"{name}: the reference grid is flat, the test is void"
-        for executor in ("nnsight", "local"):
+        for executor in executors:
             with use_executor(executor):
                 grid = run()
             assert grid.values.shape == expected.shape, (name, executor)
@@ -100,6 +104,25 @@ def test_sliding_window_shorter_than_the_prompt_matches_reference(tmp_path, fami
     windows = [tw.tracing.local_executor.sliding_window(model, k) for k in range(2)]
     assert 8 in windows, windows
     _check_against_reference(model, ref.load_reference(folder))
+
+
+def test_gemma3_multimodal_checkpoint_matches_reference(tmp_path):
+    """Gemma3ForConditionalGeneration keeps its text model under model.language_model, beside a
+    vision tower: the map's entry for the outer "gemma3" type, not its text config's."""
+    folder = save_tiny_model("gemma3", tmp_path / "gemma3")
+    model = load_unchecked(folder)
+    assert tw.architecture(model).blocks == "model.language_model.layers"
+    assert 8 in [tw.tracing.local_executor.sliding_window(model, k) for k in range(2)]
+    _check_against_reference(model, ref.load_reference(folder))
+
+
+def test_gpt_neo_runs_on_the_nnsight_executor_only(tiny_models):
+    """The local executor cannot pack GPT-Neo's blocks: it is not chosen, and asking for it
+    fails before any forward."""
+    model = tiny_models["gpt_neo"]
+    assert executor_for(model).name == "nnsight"
+    with use_executor("local"), pytest.raises(ValueError, match="local executor"):
+        tw.patch(model, CLEAN, CORRUPT, "Paris", progress=False)
 
 
 def test_local_sweep_is_one_packed_forward_per_batch(factlm):

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 import tracewidget as tw
-import tracewidget.tracing.sweep as sweep_module
+import tracewidget.tracing.executors as executors_module
 from tracewidget.tracing import use_executor
+from tracewidget.tracing.executors import executor_for
 from tracewidget.tracing.local_executor import can_run_locally
 from tracewidget.tracing.prompts import PromptWarning
 
@@ -124,14 +125,14 @@ def test_out_of_memory_halves_the_batch_and_goes_on(factlm, monkeypatch):
     expected = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
     sizes = []
 
-    class SmallMemory(sweep_module.LocalRunner):
+    class SmallMemory(executors_module.LocalRunner):
         def __call__(self, n_runs, patches):
             sizes.append(n_runs)
             if n_runs > 5:
                 raise torch.OutOfMemoryError("CUDA out of memory (simulated: above 5 runs)")
             return super().__call__(n_runs, patches)
 
-    monkeypatch.setattr(sweep_module, "LocalRunner", SmallMemory)
+    monkeypatch.setattr(executors_module, "LocalRunner", SmallMemory)
     g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
     assert np.abs(g.values - expected.values).max() < 1e-5  # float32 sums differ by batch size
     assert sizes[0] > 5 and max(sizes[sizes.index(max(s for s in sizes if s <= 5)):]) <= 5
@@ -141,11 +142,11 @@ def test_out_of_memory_halves_the_batch_and_goes_on(factlm, monkeypatch):
 
 
 def test_other_runtime_errors_are_not_mistaken_for_out_of_memory(factlm, monkeypatch):
-    class Broken(sweep_module.LocalRunner):
+    class Broken(executors_module.LocalRunner):
         def __call__(self, n_runs, patches):
             raise RuntimeError("shape mismatch")
 
-    monkeypatch.setattr(sweep_module, "LocalRunner", Broken)
+    monkeypatch.setattr(executors_module, "LocalRunner", Broken)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
 
@@ -157,6 +158,6 @@ def test_attention_that_ignores_masks_is_not_run_by_the_local_executor(tiny_dirs
     assert can_run_locally(model)
     model._module.config._attn_implementation = "flash_attention_2"
     assert not can_run_locally(model)
-    assert not sweep_module._local(model)  # "auto" picks the nnsight executor
+    assert executor_for(model).name == "nnsight"  # "auto" picks the nnsight executor
     with use_executor("local"), pytest.raises(ValueError, match="eager or sdpa"):
-        sweep_module._local(model)
+        executor_for(model)

@@ -236,3 +236,26 @@ def test_exclusive_is_reentrant_and_per_model(factlm, tiny_models):
         thread.join(60)
         assert done.is_set()
         tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)  # this thread holds it
+
+
+def test_a_users_nnsight_trace_takes_turns_with_other_runs(factlm):
+    import nnsight
+
+    assert type(factlm).__name__ == "SharedModel"
+    assert factlm._remoteable_class() is nnsight.TransformersModel  # NDIF's name for it
+    order, holding = [], threading.Event()
+
+    def holder():
+        with exclusive(factlm):
+            holding.set()
+            time.sleep(0.5)
+            order.append("holder done")
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(10)
+    logits = _user_trace(factlm)
+    order.append("trace done")
+    thread.join(10)
+    assert order == ["holder done", "trace done"]
+    torch.testing.assert_close(logits, _user_trace(factlm))

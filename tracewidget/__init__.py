@@ -13,6 +13,7 @@ from .models import (
     load_model,
     register_architecture,
 )
+from .models.sharing import exclusive
 from .tracing import (
     CancelToken,
     EffectGrid,
@@ -56,6 +57,7 @@ __all__ = [
     "attribution_patch",
     "average_trace",
     "datasets",
+    "exclusive",
     "load_model",
     "noise_trace",
     "patch",

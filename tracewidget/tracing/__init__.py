@@ -5,12 +5,13 @@ No widgets here: the widget and the functional API both call these functions.
 
 from .attribution import attribution_patch, patch_neurons
 from .averages import ROLES, average_trace, token_roles
+from .executors import EXECUTORS, executor_for, use_executor
 from .experiments import embedding_std, noise_trace, patch, patch_heads, window_layers
 from .grid import EffectGrid, GridFormatError
 from .metrics import METRICS, MetricError
 from .plan import Site
 from .prompts import PromptError
-from .sweep import EXECUTORS, CancelToken, SweepCancelled, use_executor
+from .sweep import CancelToken, SweepCancelled
 
 __all__ = [
     "EXECUTORS",
@@ -26,6 +27,7 @@ __all__ = [
     "attribution_patch",
     "average_trace",
     "embedding_std",
+    "executor_for",
     "noise_trace",
     "patch",
     "patch_heads",

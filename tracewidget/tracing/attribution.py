@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from tracewidget.models.architectures import shape
+from tracewidget.models.loading import require_model
 
-from .executor import gradients, record
+from .executors import executor_for
 from .experiments import (
     Interchange,
     bind_metric,
@@ -32,8 +33,8 @@ from .experiments import (
 )
 from .grid import EffectGrid
 from .metrics import MetricFn
-from .plan import Site
-from .sweep import CancelToken, ProgressFn, Run, run_sweep
+from .plan import Run, Site
+from .sweep import CancelToken, ProgressFn, run_sweep
 
 ATTRIBUTION_COMPONENTS = ("resid", "mlp", "attn", "head")
 
@@ -43,14 +44,15 @@ def _first_order(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
     """One source forward, one base forward and one backward: the source activations, the
     bound metric and target text, the base activations and gradients, and the (base, clean,
     corrupt) scores."""
-    source_acts, source_logits = record(model, prompt_ids(pair.source).unsqueeze(0), wanted)
+    chosen = executor_for(model)
+    source_acts, source_logits = chosen.record(prompt_ids(pair.source).unsqueeze(0), wanted)
     # ablate patches the clean run, whose forward comes with the gradients below; it is run
     # first only when the default target (its top-1) is needed to bind the metric
     clean_logits = source_logits if pair.restore else None if target is not None else \
-        record(model, prompt_ids(pair.clean).unsqueeze(0), set())[1]
+        chosen.record(prompt_ids(pair.clean).unsqueeze(0), set())[1]
     bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    base_acts, grads, base_logits = gradients(model, prompt_ids(pair.base).unsqueeze(0), wanted,
-                                              bound)
+    base_acts, grads, base_logits = chosen.gradients(prompt_ids(pair.base).unsqueeze(0),
+                                                     wanted, bound)
     base_score = float(bound(base_logits)[0])
     source_score = float(bound(source_logits)[0])
     clean_score = source_score if pair.restore else base_score
@@ -72,6 +74,7 @@ def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None =
     `patch_heads` for ``component="head"`` (``layer``, ``position`` and ``layers`` as there).
     ``values`` are *estimated* scores; ``spec["method"] == "attribution"`` marks them.
     """
+    require_model(model)
     if component not in ATTRIBUTION_COMPONENTS:
         raise ValueError(f"component must be one of {', '.join(ATTRIBUTION_COMPONENTS)}, got "
                          f"{component!r}")
@@ -142,6 +145,7 @@ def patch_neurons(model: Any, clean: str, corrupt: str, target: str | None = Non
     Rows are the neurons ("N1234", most important first), the one column is the token;
     ``values`` are exact scores and ``spec["attribution"]`` the estimated scores, row by row.
     """
+    require_model(model)
     pair = interchange(model, clean, corrupt, subject, align, experiment)
     alignment = pair.alignment
     at = check_layers(model, [layer], "layer")[0]

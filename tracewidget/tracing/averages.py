@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from tracewidget.models.loading import require_model
+
 from .experiments import noise_trace
 from .grid import EffectGrid
 from .sweep import CancelToken, SweepCancelled
@@ -57,6 +59,7 @@ def average_trace(model: Any, facts: Iterable[Any], *, component: str = "resid",
         ``effects()`` is the average indirect effect (AIE); ``ci95`` is the half-width of its
         95% interval (1.96 standard errors over prompts). Roles no prompt has are NaN.
     """
+    require_model(model)
     per_role: dict[str, list[np.ndarray]] = {role: [] for role in ROLES}
     clean, corrupt = [], []
     grid = None

@@ -29,8 +29,10 @@ from .plan import (
     COMPONENT_ORDER,
     Noise,
     Patch,
+    add_noise,
     component_module,
     group_patches,
+    reads_input,
     write_patches,
 )
 
@@ -56,7 +58,7 @@ def _value(model: Any, component: str, layer: int, batch: int | None) -> torch.T
     """The tensor of ``component`` at ``layer`` inside a trace: ``[batch, seq, features]``,
     or as the model holds it (possibly flattened) when ``batch`` is None."""
     module = component_module(model, component, layer)
-    proxy = module.input if component in ("head", "neuron") else module.output
+    proxy = module.input if reads_input(component) else module.output
     return main_tensor(proxy, batch)
 
 
@@ -80,10 +82,8 @@ def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
 
 
 def _add_noise(model: Any, noise: Noise, batch: int) -> None:
-    embeds = main_tensor(submodule(model, architecture(model).embed).output, batch)
-    samples = noise.values.shape[0]
-    values = noise.values.to(embeds.device, embeds.dtype).repeat(batch // samples, 1, 1)
-    embeds[:, list(noise.positions)] += values
+    add_noise(main_tensor(submodule(model, architecture(model).embed).output, batch), noise,
+              batch)
 
 
 def run_patched(model: Any, ids: torch.Tensor, n_runs: int, patches: list[Patch],

@@ -25,14 +25,14 @@ import numpy as np
 import torch
 
 from tracewidget.models.architectures import architecture, model_config, shape, submodule
-from tracewidget.models.loading import display_name
+from tracewidget.models.loading import display_name, require_model
 
 from .grid import EffectGrid
 from .metrics import Metric, MetricFn, make_metric
-from .plan import Noise, Site
+from .plan import Noise, Run, Site
 from .prompts import Alignment, Prompt, PromptError, single_token, tokenize
 from .prompts import align as align_positions
-from .sweep import CancelToken, ProgressFn, Run, record, run_sweep
+from .sweep import CancelToken, ProgressFn, record, run_by_samples, run_sweep
 
 COMPONENTS = ("resid", "mlp", "attn")
 ROME_WINDOW = 10
@@ -194,7 +194,8 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
           metric: str | MetricFn = "prob", window: int = 1, layers: Any = None,
           positions: Any = None, subject: str | None = None, align: bool = False,
           batch_size: int | None = None, on_progress: ProgressFn | None = None,
-          cancel: CancelToken | None = None, progress: bool | None = None) -> EffectGrid:
+          cancel: CancelToken | None = None, progress: bool | None = None,
+          resume: EffectGrid | None = None) -> EffectGrid:
     """Interchange intervention over layer x position between a clean and a corrupt prompt.
 
     Args:
@@ -219,10 +220,13 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
         cancel: a `CancelToken`; setting it stops the sweep between batches (`SweepCancelled`).
         progress: show a tqdm bar (default: when no ``on_progress`` is given; it appears only
             for sweeps longer than 2 s).
+        resume: the partial grid of this same call, cancelled (``SweepCancelled.partial``): its
+            cells are kept and only the others are computed.
 
     Returns:
         an `EffectGrid` of scores, rows = layers, columns = positions of the clean prompt.
     """
+    require_model(model)
     check_component(component, COMPONENTS)
     check_window(window)
     pair = interchange(model, clean, corrupt, subject, align, experiment)
@@ -256,17 +260,30 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
               "layers": layer_rows, "positions": cols, "align": align, "subject": subject})
     return run_sweep(model, prompt_ids(pair.base), runs, template, bound,
                      batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                     progress=progress)
+                     progress=progress, resume=resume)
 
 
-def embedding_std(model: Any) -> float:
-    """Standard deviation of the token embedding matrix (every vocabulary row and dimension).
+def embedding_std(model: Any, subjects: Any = None) -> float:
+    """Standard deviation of token embeddings: the unit of the noise in `noise_trace`.
 
-    ROME measures the std over the embeddings of its dataset's subject tokens; the whole matrix
-    needs no dataset and gives the same order of magnitude. The noise is ``noise`` times this.
+    Without ``subjects`` (the default): over the whole embedding matrix (every vocabulary row and
+    dimension), which needs no dataset. With ``subjects`` (strings, or facts with a ``subject``,
+    e.g. ``tw.datasets.known_facts()``): over the embeddings of the subjects' tokens, as ROME
+    measures its "s3" (``collect_embedding_std``: each subject tokenized on its own, all their
+    token embeddings pooled). The two differ by some 10% on the bundled model; use the second
+    to match ROME's noise exactly: ``noise_trace(..., noise=3 * embedding_std(model, facts),
+    absolute=True)``.
     """
     weight = submodule(model, architecture(model).embed).weight
-    return float(weight.detach().float().std())
+    if subjects is None:
+        return float(weight.detach().float().std())
+    ids = [i for subject in subjects
+           for i in model.tokenizer(getattr(subject, "subject", subject),
+                                    add_special_tokens=False)["input_ids"]]
+    if not ids:
+        raise ValueError("embedding_std(model, subjects) needs at least one subject with "
+                         "tokens; pass subject strings or facts with a .subject")
+    return float(weight.detach()[torch.tensor(ids)].float().std())
 
 
 def _noise(model: Any, prompt: Prompt, samples: int, noise: float, absolute: bool,
@@ -291,7 +308,8 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
                 sever: str | None = None, metric: str | MetricFn = "prob",
                 foil: str | None = None, layers: Any = None, positions: Any = None,
                 batch_size: int | None = None, on_progress: ProgressFn | None = None,
-                cancel: CancelToken | None = None, progress: bool | None = None) -> EffectGrid:
+                cancel: CancelToken | None = None, progress: bool | None = None,
+                resume: EffectGrid | None = None) -> EffectGrid:
     """ROME causal tracing: corrupt the subject with noise, restore one site at a time.
 
     The corrupt run adds Gaussian noise to the *token* embeddings (not the position embeddings)
@@ -305,8 +323,16 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     restores layer L at token t, that component's outputs at token t in every later layer are
     held at their corrupted values, which shows how much of the restored effect flows through it.
 
+    The grid fills by samples: after the first sample every cell holds a score, and each
+    later report (``on_progress``) is the mean over the samples so far, with
+    ``spec["samples_done"]`` and a per-cell ``ci95`` (95% interval of the mean over the noise
+    samples) saying how settled it is; the final grid is the mean over all ``samples``. A
+    cancelled trace keeps the complete grid of the samples done (`SweepCancelled.partial`),
+    which ``resume=`` continues.
+
     The default target is the model's top-1 prediction on the clean prompt.
     """
+    require_model(model)
     check_component(component, COMPONENTS)
     window = (1 if component == "resid" else ROME_WINDOW) if window is None else window
     check_window(window)
@@ -325,18 +351,26 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     corrupt_acts, corrupt_logits = record(model, ids.unsqueeze(0).expand(samples, -1).contiguous(),
                                           severed, corruption)
     bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    runs = []
-    for r, row in enumerate(layer_rows):
-        for c, col in enumerate(cols):
-            patches = [(Site(component, layer, col),
-                        clean_acts[component, layer][:, col].expand(samples, -1))
-                       for layer in window_layers(row, window, n_layers)]
-            patches += [(Site(sever, layer, col), corrupt_acts[sever, layer][:, col])
-                        for layer in range(row + 1, n_layers)] if sever else []
-            # before the subject the noised run equals the clean one: such a cell is the
-            # noised run itself, computed once for all of them
-            unchanged = col < min(corruption.positions)
-            runs.append(Run((r, c), () if unchanged else tuple(patches)))
+
+    def runs_of(group: range) -> list[Run]:
+        """The runs of a group of noise samples: every cell's patches, one value per sample."""
+        runs = []
+        for r, row in enumerate(layer_rows):
+            for c, col in enumerate(cols):
+                # before the subject the noised run equals the clean one: such a cell is the
+                # noised run itself, computed once for all of them
+                if col < min(corruption.positions):
+                    runs.append(Run((r, c)))
+                    continue
+                patches = [(Site(component, layer, col),
+                            clean_acts[component, layer][:, col].expand(len(group), -1))
+                           for layer in window_layers(row, window, n_layers)]
+                patches += [(Site(sever, layer, col),
+                             corrupt_acts[sever, layer][group.start:group.stop, col])
+                            for layer in range(row + 1, n_layers)] if sever else []
+                runs.append(Run((r, c), tuple(patches)))
+        return runs
+
     template = EffectGrid(
         values=np.full((len(layer_rows), len(cols)), np.nan),
         row_labels=[f"L{x}" for x in layer_rows],
@@ -350,9 +384,9 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
               "target": target_text, "foil": foil, "component": component, "window": window,
               "samples": samples, "noise": noise, "absolute": absolute, "seed": seed,
               "sever": sever, "metric": bound.name, "layers": layer_rows, "positions": cols})
-    return run_sweep(model, ids, runs, template, bound, noise=corruption, repeats=samples,
-                     batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                     progress=progress)
+    return run_by_samples(model, ids, runs_of, template, bound, corruption,
+                          batch_size=batch_size, on_progress=on_progress, cancel=cancel,
+                          progress=progress, resume=resume)
 
 
 def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None, *,
@@ -361,7 +395,7 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
                 metric: str | MetricFn = "prob",
                 subject: str | None = None, align: bool = False, batch_size: int | None = None,
                 on_progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                progress: bool | None = None) -> EffectGrid:
+                progress: bool | None = None, resume: EffectGrid | None = None) -> EffectGrid:
     """Patch single attention heads: each head's slice of the attention output projection's
     input (its output before the heads are mixed).
 
@@ -370,6 +404,7 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     ``layers`` (default all).
     Grouped-query models work: a head here is a query head, whose output is its own slice.
     """
+    require_model(model)
     pair = interchange(model, clean, corrupt, subject, align, experiment)
     alignment = pair.alignment
     sizes = shape(model)
@@ -413,5 +448,5 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
               "align": align, "subject": subject})
     return run_sweep(model, prompt_ids(pair.base), runs, template, bound,
                      batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                     progress=progress)
+                     progress=progress, resume=resume)
 

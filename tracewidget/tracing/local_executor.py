@@ -12,7 +12,7 @@ computes only what a patch can change:
 * **one forward per batch, whatever its runs' layers and positions.** A batch is *packed*: the
   tokens each run computes are laid end to end in one sequence, each with its own position, and
   an attention mask lets a token see the base run's keys before its run's first position and its
-  own run's tokens up to itself (`_packed_mask`). Every run thus computes exactly its own
+  own run's tokens up to itself (`packing.attention_mask`). Every run thus computes exactly its own
   triangle of layers x tokens, and the weights are streamed once per batch, not once per run.
 * **the unembedding** is computed at each run's last token only.
 
@@ -42,7 +42,17 @@ from tracewidget.models.architectures import (
 )
 from tracewidget.models.sharing import exclusive
 
-from .plan import Noise, Patch, component_module, group_patches, write_patches
+from .packing import Packing, attention_mask, pack
+from .plan import (
+    Noise,
+    Patch,
+    add_noise,
+    component_module,
+    first_token,
+    group_patches,
+    reads_input,
+    write_patches,
+)
 
 
 def hf_module(model: Any) -> torch.nn.Module:
@@ -52,21 +62,28 @@ def hf_module(model: Any) -> torch.nn.Module:
 
 # Attention implementations that apply a custom 4D mask (flash attention ignores it).
 MASKED_ATTENTION = ("eager", "sdpa")
+# Families the packed batches cannot run: GPT-Neo's blocks return tuples, and its attention
+# masks keys by their index in the sequence (a causal buffer of max_position_embeddings rows),
+# not by the positions a packed batch gives each token.
+UNPACKABLE_FAMILIES = frozenset({"gpt_neo"})
 # The families whose packed batches the tests compare with the reference. A family registered
 # later may derive positions from the mask or the sequence (ALiBi models such as BLOOM do) and
 # runs on the nnsight executor unless `use_executor("local")` asks for this one; so does a
 # discovered family (tracewidget.models.discovery).
-VERIFIED_FAMILIES = frozenset(ARCHITECTURES) - {"gpt_neo"}
+VERIFIED_FAMILIES = frozenset(ARCHITECTURES) - UNPACKABLE_FAMILIES
 
 
 def can_run_locally(model: Any) -> bool:
-    """True when the weights are real tensors in this process (not on the meta device) and the
-    attention applies the packed batches' masks (`MASKED_ATTENTION`)."""
+    """True when the weights are real tensors in this process (not on the meta device), the
+    attention applies the packed batches' masks (`MASKED_ATTENTION`) and the family's blocks
+    can be packed (not `UNPACKABLE_FAMILIES`)."""
     module = hf_module(model)
     first = next(module.parameters(), None)
-    attention = getattr(model_config(model), "_attn_implementation", None) or "eager"
+    cfg = model_config(model)
+    attention = getattr(cfg, "_attn_implementation", None) or "eager"
     return isinstance(module, torch.nn.Module) and first is not None and \
-        first.device.type != "meta" and attention in MASKED_ATTENTION
+        first.device.type != "meta" and attention in MASKED_ATTENTION and \
+        cfg.model_type not in UNPACKABLE_FAMILIES
 
 
 def sliding_window(model: Any, layer: int) -> int | None:
@@ -90,7 +107,7 @@ def _at_site(module: torch.nn.Module, component: str, layer: int,
     """Hook ``use(tensor)`` on the tensor that ``component`` at ``layer`` names: the input of
     the output projection for a head or a neuron, the module's output otherwise."""
     target = component_module(module, component, layer)
-    if component in ("head", "neuron"):
+    if reads_input(component):
         def pre(mod, args, kwargs):
             use(args[0] if args else kwargs["hidden_states"])
         return target.register_forward_pre_hook(pre, with_kwargs=True)
@@ -109,12 +126,12 @@ def _hooks(model: Any, plan: dict, noise: Noise | None = None) -> Iterator[None]
                 write_patches(main_tensor(x, 1), component, group, n_heads)
             stack.callback(_at_site(module, component, layer, write).remove)
         if noise is not None:
-            def add_noise(mod, args, output):
-                embeds = main_tensor(output, noise.values.shape[0])
-                embeds[:, list(noise.positions)] += noise.values.to(embeds.device, embeds.dtype)
+            def noised(mod, args, output):
+                samples = noise.values.shape[0]
+                add_noise(main_tensor(output, samples), noise, samples)
 
             embed = submodule(module, architecture(model).embed)
-            stack.callback(embed.register_forward_hook(add_noise).remove)
+            stack.callback(embed.register_forward_hook(noised).remove)
         yield
 
 
@@ -146,20 +163,6 @@ class _Base:
     states: list[torch.Tensor]
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
-
-
-@dataclass(frozen=True)
-class _Packing:
-    """Where a batch's runs lie in its packed sequence. Runs are sorted by their first block
-    (``rank`` maps a run to its place), so the tokens that compute block ``k`` are the first
-    ``active[k]``; each token has a position in the prompt and a noise sample."""
-
-    rank: list[int]
-    positions: torch.Tensor
-    samples: torch.Tensor
-    starts: torch.Tensor
-    lasts: torch.Tensor
-    active: list[int]
 
 
 class LocalRunner:
@@ -212,35 +215,17 @@ class LocalRunner:
                 [flat(layer.values) for layer in cache.layers])
         return self._base_run
 
-    def _pack(self, n_runs: int, patches: list[Patch]) -> _Packing:
-        """Order the runs by first block and lay their tokens out (see `_Packing`)."""
+    def _pack(self, n_runs: int, patches: list[Patch]) -> Packing:
+        """Where each run starts (its first block and position), laid out by `packing.pack`."""
         seq, n_blocks = len(self.ids), len(self.blocks)
-        first_block, first_position = [n_blocks] * n_runs, [seq - 1] * n_runs
+        first_block = [n_blocks] * n_runs
+        positions_of: list[list[int]] = [[] for _ in range(n_runs)]
         for p in patches:  # a block output is patched after its block: the run starts above
             block = p.site.layer + (p.site.component == "resid")
             first_block[p.run] = min(first_block[p.run], block)
-            first_position[p.run] = min(first_position[p.run], p.site.position)
-        order = sorted(range(n_runs), key=first_block.__getitem__)
-        positions, samples, starts, lasts, counts = [], [], [], [], []
-        for run in order:
-            for sample in range(self.repeats):
-                starts.append(len(positions))
-                positions += range(first_position[run], seq)
-                samples += [sample] * (seq - first_position[run])
-                lasts.append(len(positions) - 1)
-            counts.append(len(positions))
-        blocks_sorted = [first_block[run] for run in order]
-        active = [max((counts[i] for i, b in enumerate(blocks_sorted) if b <= k), default=0)
-                  for k in range(n_blocks)]
-        device = self.ids.device
-        rank = [0] * n_runs
-        for i, run in enumerate(order):
-            rank[run] = i
-        return _Packing(rank,
-                        torch.tensor(positions, device=device),
-                        torch.tensor(samples, device=device),
-                        torch.tensor(starts, device=device), torch.tensor(lasts, device=device),
-                        active)
+            positions_of[p.run].append(p.site.position)
+        return pack(first_block, [first_token(positions, seq) for positions in positions_of],
+                    seq, self.repeats, n_blocks, self.ids.device)
 
     def __call__(self, n_runs: int, patches: list[Patch]) -> torch.Tensor:
         """Last-position logits ``[n_runs * repeats, vocab]`` of the patched runs."""
@@ -257,7 +242,7 @@ class LocalRunner:
         for k, (keys, values) in enumerate(zip(base.keys, base.values, strict=True)):
             cache.update(keys, values, k)
         dtype = next(self.module.parameters()).dtype
-        masks = {window: _packed_mask(pack, seq, repeats, window, dtype)
+        masks = {window: attention_mask(pack, seq, repeats, window, dtype)
                  for window in set(self.windows)}
         gathered = pack.samples * seq + pack.positions
         with exclusive(self.model), torch.no_grad(), \
@@ -270,32 +255,6 @@ class LocalRunner:
         logits = out.logits[0].view(n_runs, repeats, -1)
         back = torch.tensor(pack.rank, device=logits.device)
         return logits[back].flatten(0, 1)
-
-
-def _packed_mask(pack: _Packing, seq: int, repeats: int, window: int | None,
-                 dtype: torch.dtype) -> torch.Tensor:
-    """The additive attention mask ``[1, 1, tokens, repeats * seq + tokens]`` of a packed batch.
-
-    A token of a run that starts at position ``f`` sees, of its own noise sample, the base run's
-    keys before ``f`` and its own run's tokens up to itself (and, for a sliding ``window``, only
-    the last ``window`` positions of those).
-    """
-    device = pack.positions.device
-    base_positions = torch.arange(seq, device=device).repeat(repeats)
-    base_samples = torch.arange(repeats, device=device).repeat_interleave(seq)
-    owner = torch.zeros(len(pack.positions), dtype=torch.long, device=device)
-    owner[pack.starts[1:]] = 1
-    owner = owner.cumsum(0)  # which (run, sample) row each token belongs to
-    first = pack.positions[pack.starts][owner]
-    q_pos, q_sample = pack.positions[:, None], pack.samples[:, None]
-    sees_base = (base_samples[None] == q_sample) & (base_positions[None] < first[:, None])
-    sees_own = (owner[None] == owner[:, None]) & (pack.positions[None] <= q_pos)
-    allowed = torch.cat([sees_base, sees_own], 1)
-    if window is not None:
-        key_pos = torch.cat([base_positions, pack.positions])
-        allowed &= q_pos - key_pos[None] < window
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=device)
-    return mask.masked_fill_(~allowed, torch.finfo(dtype).min)[None, None]
 
 
 @contextmanager

@@ -8,7 +8,7 @@ they write: both take the index tensors made here and write them with `write_pat
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -45,6 +45,32 @@ class Patch:
     value: torch.Tensor
 
 
+def first_token(positions: list[int], seq: int) -> int:
+    """The first position a run must compute: its first patched one. A run without patches is
+    the base run, whose score needs only its last token."""
+    return min(positions, default=seq - 1)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One patched forward pass (times the noise samples) that fills grid cell ``cell``."""
+
+    cell: tuple[int, int]
+    patches: tuple[tuple[Site, torch.Tensor], ...] = field(default=())
+
+    @property
+    def start(self) -> tuple[int, int]:
+        """The first patched position and layer ((0, 0) without patches): batches are made of
+        runs in this order, so that runs that share their computation sit together."""
+        sites = [site for site, _ in self.patches]
+        return (min((s.position for s in sites), default=0),
+                min((s.layer for s in sites), default=0))
+
+    def first_token(self, seq: int) -> int:
+        """See the module function `first_token`."""
+        return first_token([site.position for site, _ in self.patches], seq)
+
+
 @dataclass(frozen=True)
 class Noise:
     """Add ``values[sample]`` (``[samples, len(positions), d_model]``) to the token embeddings at
@@ -52,6 +78,19 @@ class Noise:
 
     positions: tuple[int, ...]
     values: torch.Tensor
+
+
+def reads_input(component: str) -> bool:
+    """Heads and neurons live in the *input* of a projection (the concatenated head outputs,
+    the MLP's hidden activations); every other site is a module's output."""
+    return component in ("head", "neuron")
+
+
+def add_noise(embeds: torch.Tensor, noise: Noise, batch: int) -> None:
+    """Add ``noise`` to token embeddings ``[batch, seq, d]`` in place: sample ``s`` goes to every
+    row ``r`` with ``r % samples == s`` (runs are laid out sample-minor)."""
+    values = noise.values.to(embeds.device, embeds.dtype)
+    embeds[:, list(noise.positions)] += values.repeat(batch // values.shape[0], 1, 1)
 
 
 def component_module(model: Any, component: str, layer: int) -> Any:
