@@ -1,5 +1,9 @@
 // Colour scales for the heatmaps. Pure: no DOM.
 //
+// The panels of a view share one scale per value kind by default, so the same colour means the
+// same number everywhere on screen and a near-zero panel looks near zero beside a strong one
+// (`viewScales`); white is always "no effect".
+//
 // Scores use one sequential scale per component, in the colours of ROME's causal-tracing figures
 // (resid purples, mlp greens, attn reds; heads oranges, neurons blues), from white to dark.
 // Effects and normalized effects can be negative, so they use a diverging blue-white-red scale
@@ -14,6 +18,7 @@
  * @property {"sequential" | "diverging"} kind
  * @property {[number, number]} domain  the values drawn at the two ends of the colourbar
  * @property {string[]} stops  colours evenly spaced from domain[0] to domain[1] (for a gradient)
+ * @property {string} note  what the range spans ("shared by the 2 panels", "this panel's range")
  * @property {(v: number) => string | null} colour  "#rrggbb"; null for NaN (a pending cell)
  */
 
@@ -101,58 +106,147 @@ export function finiteExtent(values) {
 }
 
 /**
- * A sequential scale: white at `floor` (or at the smallest value when `floor` is not given or not
- * finite), darkest at the largest value. Values below the floor are drawn white. When every value
- * is the same (or there are none) the domain is one point and everything is drawn white: there is
- * nothing to tell apart, and no division by zero.
- * @param {ArrayLike<number>} values
+ * @typedef {object} ScaleGrid  the fields of a grid a scale reads
+ * @property {string} component
+ * @property {string} experiment  "restore" (noise traces too) or "ablate"
+ * @property {number | null} [clean_score]
+ * @property {number | null} [corrupt_score]
+ */
+
+/**
+ * @typedef {object} Panel  one heatmap of a view: its grid and the numbers drawn
+ * @property {ScaleGrid} grid
+ * @property {ArrayLike<number>} values  NaN = not computed yet (ignored by every scale)
+ */
+
+/** "shared": one scale per view and value kind; "panel": each panel its own range. */
+/** @typedef {"shared" | "panel"} ScaleMode */
+
+/**
+ * In a shared effect scale, the limit is at least this fraction of the total effect: a view
+ * whose effects are all rounding noise (1e-9) is drawn white, not saturated.
+ */
+export const EFFECT_FLOOR = 0.01;
+
+/**
+ * @param {number | null | undefined} v
+ * @returns {v is number}
+ */
+function known(v) {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+/**
+ * A sequential scale from `blank` (white: no effect) to `full` (the darkest stop); values past
+ * either end are clamped, so `blank` may be above `full` (ablate: the score falls as the effect
+ * grows). When `blank === full` everything is white: there is nothing to tell apart.
  * @param {string} component  unknown components fall back to the resid purples
- * @param {number | null} [floor]
+ * @param {number} blank
+ * @param {number} full
+ * @param {string} note  what the range is ("shared by the view", "this panel")
  * @returns {Scale}
  */
-export function sequentialScale(values, component, floor = null) {
+export function sequentialScale(component, blank, full, note = "") {
   const stops = SEQUENTIAL[/** @type {Component} */ (component)] ?? SEQUENTIAL.resid;
-  const { min, max, count } = finiteExtent(values);
-  const hasFloor = typeof floor === "number" && Number.isFinite(floor);
-  const lo = hasFloor ? /** @type {number} */ (floor) : count > 0 ? min : 0;
-  const hi = count > 0 ? Math.max(max, lo) : lo;
-  const span = hi - lo;
+  const span = full - blank;
   return {
     kind: "sequential",
-    domain: [lo, hi],
+    domain: [blank, full],
     stops,
-    colour: (v) => (Number.isNaN(v) ? null : interpolate(stops, span > 0 ? (v - lo) / span : 0)),
+    note,
+    colour: (v) => (Number.isNaN(v) ? null : interpolate(stops, span !== 0 ? (v - blank) / span : 0)),
   };
 }
 
 /**
- * A diverging scale symmetric around 0: [-m, m] with m = max |v|; 0 is white. All zeros (or no
- * values) give m = 0 and everything white.
- * @param {ArrayLike<number>} values
+ * A diverging scale [-m, m]: 0 is white, -m the darkest blue, m the darkest red; values past
+ * the ends are clamped. m = 0 draws everything white.
+ * @param {number} m
+ * @param {string} note
  * @returns {Scale}
  */
-export function divergingScale(values) {
-  const m = finiteExtent(values).absMax;
+export function divergingScale(m, note = "") {
   return {
     kind: "diverging",
     domain: [-m, m],
     stops: DIVERGING,
+    note,
     colour: (v) =>
       (Number.isNaN(v) ? null : interpolate(DIVERGING, m > 0 ? 0.5 + v / (2 * m) : 0.5)),
   };
 }
 
 /**
- * The scale for drawing `values` (the array chosen by `kind`) of a grid. Restore scores start
- * white at the corrupt run's score (as in ROME: what restoring brings back); ablate scores start
- * white at their minimum.
- * @param {{component: string, experiment: string, corrupt_score?: number | null}} grid
- * @param {ValueKind} kind
- * @param {ArrayLike<number>} values
- * @returns {Scale}
+ * The score of "no effect" (the unpatched run: corrupt for restore, clean for ablate) and of
+ * the full effect (the other prompt's score); null where the grid does not know them yet.
+ * @param {ScaleGrid} grid
+ * @returns {{blank: number, full: number, up: boolean} | null}  up: the score rises with the effect
  */
-export function scaleFor(grid, kind, values) {
-  if (kind !== "score") return divergingScale(values);
-  const floor = grid.experiment === "restore" ? grid.corrupt_score ?? null : null;
-  return sequentialScale(values, grid.component, floor);
+function scoreEnds(grid) {
+  const up = grid.experiment !== "ablate";
+  const blank = up ? grid.corrupt_score : grid.clean_score;
+  const full = up ? grid.clean_score : grid.corrupt_score;
+  return known(blank) && known(full) ? { blank, full, up } : null;
+}
+
+/**
+ * Scores: white at the no-effect score; shared, dark at the full-effect score (the clean score
+ * for restore), moved out to the furthest value past it; per panel, dark at the panel's own
+ * furthest value from no effect.
+ * @param {Panel[]} panels
+ * @param {ScaleMode} mode
+ * @param {string} note
+ * @returns {Scale[]}
+ */
+function scoreScales(panels, mode, note) {
+  const ends = panels.map((p) => scoreEnds(p.grid));
+  const reference = ends.find((e) => e !== null) ?? null;
+  if (mode === "shared" && reference) {
+    let full = reference.full;
+    for (const { values } of panels) {
+      const { min, max, count } = finiteExtent(values);
+      if (count) full = reference.up ? Math.max(full, max) : Math.min(full, min);
+    }
+    return panels.map((p) => sequentialScale(p.grid.component, reference.blank, full, note));
+  }
+  return panels.map((p, i) => {
+    const { min, max, count } = finiteExtent(p.values);
+    const own = ends[i] ?? reference;
+    if (!own) {
+      // scores not known yet: the panel's own range, white at its low end
+      return sequentialScale(p.grid.component, count ? min : 0, count ? max : 0, note);
+    }
+    const furthest = !count ? own.blank
+      : own.up ? Math.max(own.blank, max) : Math.min(own.blank, min);
+    return sequentialScale(p.grid.component, own.blank, furthest, note);
+  });
+}
+
+/**
+ * The colour scales of one view's panels for the value kind drawn.
+ *
+ * - score: sequential, white where a patch changed nothing (see `scoreScales`);
+ * - effect: diverging around 0; shared, one limit for the view (its largest |effect|, at least
+ *   EFFECT_FLOOR of the total effect), per panel, each panel's largest |effect|;
+ * - normalized: diverging; shared, fixed to -1..1 (1 = the whole clean-corrupt gap), per panel,
+ *   each panel's largest |value|.
+ *
+ * A cell with no effect is white in every panel and mode. NaN (pending) cells never count.
+ * @param {Panel[]} panels
+ * @param {ValueKind} kind
+ * @param {ScaleMode} mode
+ * @returns {Scale[]}
+ */
+export function viewScales(panels, kind, mode) {
+  const shared = mode === "shared";
+  const note = !shared ? "this panel's range"
+    : panels.length > 1 ? `shared by the ${panels.length} panels` : "shared scale";
+  if (kind === "score") return scoreScales(panels, mode, note);
+  const limits = panels.map((p) => finiteExtent(p.values).absMax);
+  if (!shared) return limits.map((m) => divergingScale(m, note));
+  if (kind === "normalized") return panels.map(() => divergingScale(1, note));
+  const total = panels.map((p) => p.grid).map((g) => (known(g.clean_score) && known(g.corrupt_score)
+    ? Math.abs(g.clean_score - g.corrupt_score) : 0));
+  const m = Math.max(...limits, EFFECT_FLOOR * Math.max(0, ...total));
+  return panels.map(() => divergingScale(m, note));
 }

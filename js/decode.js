@@ -34,3 +34,35 @@ export function decodeFloat32(data) {
   for (let i = 0; i < out.length; i += 1) out[i] = view.getFloat32(i * 4, true);
   return out;
 }
+
+/**
+ * @typedef {object} GridValues  a grid's numbers, row-major
+ * @property {Float32Array} scores
+ * @property {Float32Array} effects
+ * @property {Float32Array | null} normalized  null when the grid has no normalized effect
+ * @property {Float32Array | null} estimated  1 per cell still showing the attribution estimate
+ * @property {Float32Array | null} ci95  95% half-widths of noise-trace cells (NaN while unknown)
+ */
+
+/**
+ * Decode every binary field of a grid trait, checking each has rows x cols values.
+ * @param {{key: string, rows: number, cols: number, scores: any, effects: any,
+ *   normalized?: any, estimated?: any, ci95?: any}} grid
+ * @returns {GridValues}
+ */
+export function decodeGrid(grid) {
+  const n = grid.rows * grid.cols;
+  /** @param {"scores" | "effects" | "normalized" | "estimated" | "ci95"} field */
+  const field = (field) => {
+    const values = decodeFloat32(grid[field]);
+    if (values === null || values.length !== n) {
+      throw new Error(`grid ${JSON.stringify(grid.key)}: ${field} has ${values?.length ?? 0} ` +
+        `values, expected ${grid.rows} x ${grid.cols} = ${n}`);
+    }
+    return values;
+  };
+  /** @param {"normalized" | "estimated" | "ci95"} name */
+  const optional = (name) => (grid[name] == null ? null : field(name));
+  return { scores: field("scores"), effects: field("effects"), normalized: optional("normalized"),
+    estimated: optional("estimated"), ci95: optional("ci95") };
+}

@@ -4,6 +4,8 @@
 // An exported SVG is read outside the page, where our stylesheet and JupyterLab's theme variables
 // do not exist, so every element gets the computed values of the properties that draw it.
 
+import { wrapText } from "./labels.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
 
@@ -47,33 +49,46 @@ function inlineStyles(source, copy) {
 }
 
 /**
- * One standalone SVG document with the view's title and its heatmaps side by side, on the
- * page's background colour. The selection outline is left out.
- * @param {Element} root  the widget's root (for the background colour and the title's font)
- * @param {string} title
+ * One standalone SVG document: the view's title and context (model, prompts, target, metric)
+ * above its heatmaps side by side, the legend of the marks below, on the page's background
+ * colour, so an exported figure says on its own what it shows. The selection outline is left
+ * out.
+ * @param {Element} root  the widget's root (for the background colour and the fonts)
+ * @param {{title: string, context: [string, string][], legend: string}} text
  * @param {SVGSVGElement[]} heatmaps
  * @returns {{text: string, width: number, height: number}}
  */
-export function viewSvg(root, title, heatmaps) {
+export function viewSvg(root, text, heatmaps) {
   const doc = root.ownerDocument;
   const view = doc.defaultView;
   const gap = 16;
-  const titleH = title ? 24 : 0;
-  let width = 0;
-  let height = 0;
-  const placed = heatmaps.map((svg) => {
+  const line = 16;
+  let panelsW = 0;
+  let panelsH = 0;
+  const copies = heatmaps.map((svg) => {
     const w = Number(svg.getAttribute("width")) || 0;
     const h = Number(svg.getAttribute("height")) || 0;
     const copy = /** @type {SVGSVGElement} */ (svg.cloneNode(true));
     inlineStyles(svg, copy);
-    copy.querySelectorAll(".tracewidget-selection-outline").forEach((node) => node.remove());
+    copy.querySelectorAll(".tracewidget-selection-outline, .tracewidget-queued-outline")
+      .forEach((node) => node.remove());
     copy.removeAttribute("tabindex");
-    copy.setAttribute("x", String(width ? width + gap : 0));
-    copy.setAttribute("y", String(titleH));
-    width = width ? width + gap + w : w;
-    height = Math.max(height, titleH + h);
+    copy.setAttribute("x", String(panelsW ? panelsW + gap : 0));
+    panelsW = panelsW ? panelsW + gap + w : w;
+    panelsH = Math.max(panelsH, h);
     return copy;
   });
+  const width = Math.max(panelsW, 480);
+  const chars = Math.floor((width - 16) / 6.6);
+  const header = [
+    ...(text.title ? [{ text: text.title, bold: true }] : []),
+    ...text.context.flatMap(([name, value]) => wrapText(`${name}: ${value}`, chars, 3)
+      .map((t) => ({ text: t, bold: false }))),
+  ];
+  const footer = text.legend ? wrapText(text.legend, chars, 3) : [];
+  const top = header.length * line + (header.length ? 8 : 0);
+  const height = top + panelsH + footer.length * line + (footer.length ? 8 : 0);
+  copies.forEach((copy) => copy.setAttribute("y", String(top)));
 
   const out = doc.createElementNS(SVG_NS, "svg");
   out.setAttributeNS(XMLNS_NS, "xmlns", SVG_NS);
@@ -86,18 +101,26 @@ export function viewSvg(root, title, heatmaps) {
   background.setAttribute("height", "100%");
   background.setAttribute("fill", rootStyle?.backgroundColor || "#fff");
   out.append(background);
-  if (title) {
-    const text = doc.createElementNS(SVG_NS, "text");
-    text.setAttribute("x", "8");
-    text.setAttribute("y", "17");
-    text.style.setProperty("fill", rootStyle?.color || "#222");
-    text.style.setProperty("font-family", rootStyle?.fontFamily || "sans-serif");
-    text.style.setProperty("font-size", "13px");
-    text.style.setProperty("font-weight", "600");
-    text.textContent = title;
-    out.append(text);
-  }
-  out.append(...placed);
+  /**
+   * @param {string} content
+   * @param {number} y
+   * @param {boolean} bold
+   */
+  const textLine = (content, y, bold) => {
+    const node = doc.createElementNS(SVG_NS, "text");
+    node.setAttribute("x", "8");
+    node.setAttribute("y", String(y));
+    node.setAttribute("class", "tracewidget-export-text");
+    node.style.setProperty("fill", rootStyle?.color || "#222");
+    node.style.setProperty("font-family", rootStyle?.fontFamily || "sans-serif");
+    node.style.setProperty("font-size", bold ? "13px" : "11.5px");
+    if (bold) node.style.setProperty("font-weight", "600");
+    node.textContent = content;
+    return node;
+  };
+  header.forEach((h, i) => out.append(textLine(h.text, 14 + i * line, h.bold)));
+  out.append(...copies);
+  footer.forEach((t, i) => out.append(textLine(t, top + panelsH + 14 + i * line, false)));
   const xml = new XMLSerializer().serializeToString(out);
   return { text: `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`, width, height };
 }

@@ -5,9 +5,7 @@
 // place, touching only the attributes whose value changed. The heatmap owns no state that
 // matters: the selection lives in the `selection` trait and is handed back through `setSelected`.
 
-import { scaleFor } from "./colour.js";
-import { decodeFloat32 } from "./decode.js";
-import { axisLabel, describeCell, formatValue, truncate } from "./labels.js";
+import { axisLabel, describeCell, formatValue, wrapText } from "./labels.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -21,7 +19,11 @@ const AXIS_NAME = 18;
 const BAR_GAP = 14;
 const BAR_W = 12;
 const TICK_W = 46;
-const TITLE_MAX = 90;
+/** The narrowest panel: its title and two subtitle lines fit without being cut. */
+const MIN_WIDTH = 320;
+const TITLE_CHAR_W = 7;
+/** How many lines a panel title may wrap to (a longer one ends in "…"). */
+const TITLE_LINES = 3;
 
 /**
  * The grid trait, as Python sends it (see the widget's `grid_payload`).
@@ -49,6 +51,10 @@ const TITLE_MAX = 90;
  * @property {boolean} refinable
  * @property {number} done
  * @property {number} total
+ * @property {DataView | ArrayBuffer | ArrayBufferView | null} [ci95]  noise traces: the 95%
+ *   half-width of each cell's mean over the samples so far
+ * @property {number | null} [samples]  noise traces: samples in all
+ * @property {number | null} [samples_done]  noise traces: samples in so far
  */
 
 /**
@@ -91,6 +97,42 @@ function colourbarLabel(kind, metricLabel) {
   return "normalized effect";
 }
 
+/**
+ * Where everything of a panel goes: cell sizes, the room the labels need, the title's lines
+ * (at least `titleRows`), the colour bar. Pure: measures text by character counts.
+ * @param {Grid} grid
+ * @param {number} [titleRows]
+ */
+export function geometry(grid, titleRows = 1) {
+  const { rows, cols } = grid;
+  const rowLabels = Array.from({ length: rows }, (_, r) => axisLabel(grid.row_labels[r] ?? r));
+  const subject = new Set(grid.subject ?? []);
+  const colLabels = Array.from({ length: cols }, (_, c) =>
+    axisLabel(grid.col_labels[c] ?? c) + (subject.has(c) ? "*" : ""));
+  const cellW = clamp(Math.floor(560 / Math.max(1, cols)), 14, 36);
+  const cellH = clamp(Math.floor(480 / Math.max(1, rows)), 6, 28);
+  const gridW = cols * cellW;
+  const gridH = rows * cellH;
+  const longest = (/** @type {string[]} */ labels) =>
+    labels.reduce((m, s) => Math.max(m, [...s].length), 0);
+  // Column labels hang down-left at 45 degrees from below their column.
+  const diag = longest(colLabels) * CHAR_W * Math.SQRT1_2 + 6;
+  const left = Math.ceil(PAD + AXIS_NAME +
+    Math.max(longest(rowLabels) * CHAR_W + 6, diag - cellW / 2));
+  const width = Math.ceil(Math.max(left + gridW + BAR_GAP + BAR_W + TICK_W + LINE + PAD,
+    MIN_WIDTH));
+  const titleLines = wrapText(grid.title, Math.floor((width - 2 * PAD) / TITLE_CHAR_W),
+    TITLE_LINES);
+  // the title's lines, then two subtitle lines (scores and progress), then the cells
+  const top = PAD + (Math.max(titleLines.length, titleRows) + 2) * LINE + 6;
+  // the bar is at least as tall as its rotated caption (the longest: the effect's)
+  const caption = [...colourbarLabel("effect", grid.metric_label)].length * CHAR_W;
+  const barH = Math.max(gridH, 60, Math.ceil(caption) + 8);
+  const height = Math.ceil(Math.max(top + gridH + diag + AXIS_NAME + PAD, top + barH + PAD));
+  return { rowLabels, colLabels, subject, cellW, cellH, gridW, gridH, diag, left, width,
+    titleLines, top, barH, height };
+}
+
 export class Heatmap {
   /**
    * @param {Document} doc
@@ -106,9 +148,9 @@ export class Heatmap {
     this.index = 0;
     /** @type {Grid | null} */
     this.grid = null;
-    /** @type {{scores: Float32Array, effects: Float32Array, normalized: Float32Array | null}} */
+    /** @type {import("./decode.js").GridValues} */
     this.values = { scores: new Float32Array(0), effects: new Float32Array(0), normalized: null,
-      estimated: null };
+      estimated: null, ci95: null };
     /** @type {string | null} */
     this.layoutKey = null;
     /** @type {SVGRectElement[]} row-major, one per cell */
@@ -122,9 +164,11 @@ export class Heatmap {
     this.arias = [];
     /** @type {{row: number, col: number} | null} */
     this.selected = null;
+    /** @type {SVGElement | null} the dashed outline of a clicked cell whose sweep is queued */
+    this.queuedOutline = null;
     // Parts made by `build` that `paint` and `setSelected` change.
-    /** @type {SVGElement | null} */
-    this.subtitle = null;
+    /** @type {SVGElement[]} */
+    this.subtitles = [];
     /** @type {SVGElement | null} */
     this.gradient = null;
     /** @type {SVGElement | null} */
@@ -150,76 +194,41 @@ export class Heatmap {
   }
 
   /**
-   * Draw `grid` showing `valueKind`. Rebuilds the SVG only when the layout changed.
+   * Draw `grid` (its decoded `values`) showing `kind` on `scale`. Rebuilds the SVG only when the
+   * layout changed.
    * @param {Grid} grid
    * @param {number} index  the grid's position in its view
-   * @param {"score" | "effect" | "normalized"} valueKind
+   * @param {import("./decode.js").GridValues} values
+   * @param {import("./colour.js").ValueKind} kind  what is drawn
+   * @param {import("./colour.js").Scale} scale  the view's scale for this panel (see viewScales)
+   * @param {string} note  said under the panel when `kind` differs from what was asked
+   * @param {number} titleRows  lines kept for the title, so the panels of a view line up
    */
-  update(grid, index, valueKind) {
-    const n = grid.rows * grid.cols;
-    const values = {
-      scores: this.decode(grid, "scores", n),
-      effects: this.decode(grid, "effects", n),
-      normalized: grid.normalized == null ? null : this.decode(grid, "normalized", n),
-      // 1 where a cell still shows the attribution preview's estimate, not an exact value
-      estimated: grid.estimated == null ? null : this.decode(grid, "estimated", n),
-    };
+  update(grid, index, values, kind, scale, note = "", titleRows = 1) {
     this.grid = grid;
     this.index = index;
     this.values = values;
     const layoutKey = JSON.stringify([grid.key, grid.rows, grid.cols, grid.row_labels,
-      grid.col_labels, grid.subject, grid.row_name, grid.col_name, grid.title]);
+      grid.col_labels, grid.subject, grid.row_name, grid.col_name, grid.title, titleRows]);
     if (layoutKey !== this.layoutKey) {
-      this.build(grid);
+      this.build(grid, titleRows);
       this.layoutKey = layoutKey;
     }
-    this.paint(grid, valueKind);
-  }
-
-  /**
-   * @param {Grid} grid
-   * @param {"scores" | "effects" | "normalized" | "estimated"} field
-   * @param {number} n  the expected number of values
-   * @returns {Float32Array}
-   */
-  decode(grid, field, n) {
-    const values = /** @type {Float32Array} */ (decodeFloat32(grid[field]));
-    if (values === null || values.length !== n) {
-      throw new Error(`grid ${JSON.stringify(grid.key)}: ${field} has ${values?.length ?? 0} ` +
-        `values, expected ${grid.rows} x ${grid.cols} = ${n}`);
-    }
-    return values;
+    this.paint(grid, kind, scale, note);
   }
 
   /**
    * Build the static parts: title, cells, axis labels, the pending-cell pattern and the
    * colourbar frame. `paint` fills in everything that depends on the numbers.
    * @param {Grid} grid
+   * @param {number} titleRows  lines kept for the title (the most any panel of the view needs)
    */
-  build(grid) {
+  build(grid, titleRows) {
     const { doc, id, svg } = this;
     const { rows, cols } = grid;
-    const rowLabels = Array.from({ length: rows }, (_, r) => axisLabel(grid.row_labels[r] ?? r));
-    const subject = new Set(grid.subject ?? []);
-    const colLabels = Array.from({ length: cols }, (_, c) =>
-      axisLabel(grid.col_labels[c] ?? c) + (subject.has(c) ? "*" : ""));
-
-    const cellW = clamp(Math.floor(560 / Math.max(1, cols)), 14, 36);
-    const cellH = clamp(Math.floor(480 / Math.max(1, rows)), 6, 28);
-    const gridW = cols * cellW;
-    const gridH = rows * cellH;
-    const longest = (/** @type {string[]} */ labels) =>
-      labels.reduce((m, s) => Math.max(m, [...s].length), 0);
-    // Column labels hang down-left at 45 degrees from below their column.
-    const diag = longest(colLabels) * CHAR_W * Math.SQRT1_2 + 6;
-    const left = Math.ceil(PAD + AXIS_NAME +
-      Math.max(longest(rowLabels) * CHAR_W + 6, diag - cellW / 2));
-    const top = PAD + 2 * LINE + 6;
-    const barH = Math.max(gridH, 60);
-    const title = truncate(grid.title, TITLE_MAX);
-    const width = Math.ceil(Math.max(left + gridW + BAR_GAP + BAR_W + TICK_W + LINE + PAD,
-      2 * PAD + [...title].length * 7));
-    const height = Math.ceil(Math.max(top + gridH + diag + AXIS_NAME + PAD, top + barH + PAD));
+    const { rowLabels, colLabels, subject, cellW, cellH, gridW, gridH, diag, left, width,
+      titleLines, top, barH, height } = geometry(grid, titleRows);
+    const title = titleLines.join(" ");
 
     svg.replaceChildren();
     for (const [name, value] of Object.entries({
@@ -239,11 +248,15 @@ export class Heatmap {
     this.gradient = svgEl(doc, "linearGradient", { id: `${id}-scale`, x1: 0, y1: 1, x2: 0, y2: 0 });
     defs.append(hatch, this.gradient);
 
-    const titleText = svgEl(doc, "text", { class: "tracewidget-title", x: PAD, y: PAD + 11,
-      "aria-hidden": "true" });
-    titleText.textContent = title;
-    this.subtitle = svgEl(doc, "text", { class: "tracewidget-subtitle", x: PAD,
-      y: PAD + 11 + LINE, "aria-hidden": "true" });
+    const titleText = svgEl(doc, "text", { class: "tracewidget-title", "aria-hidden": "true" });
+    titleLines.forEach((line, i) => {
+      const span = svgEl(doc, "tspan", { x: PAD, y: PAD + 11 + i * LINE });
+      span.textContent = line;
+      titleText.append(span);
+    });
+    this.subtitles = [0, 1].map((i) => svgEl(doc, "text", { class: "tracewidget-subtitle",
+      x: PAD, y: PAD + 11 + (Math.max(titleLines.length, titleRows) + i) * LINE,
+      "aria-hidden": "true" }));
 
     // Cells: one role=row group per row, so a screen reader can walk the grid.
     const body = svgEl(doc, "g", { class: "tracewidget-cells", "shape-rendering": "crispEdges" });
@@ -265,6 +278,8 @@ export class Heatmap {
     this.dataValues = new Array(rows * cols).fill(null);
     this.arias = new Array(rows * cols).fill("");
     this.outline = svgEl(doc, "rect", { class: "tracewidget-selection-outline",
+      width: cellW, height: cellH, "aria-hidden": "true", visibility: "hidden" });
+    this.queuedOutline = svgEl(doc, "rect", { class: "tracewidget-queued-outline",
       width: cellW, height: cellH, "aria-hidden": "true", visibility: "hidden" });
 
     const labels = svgEl(doc, "g", { "aria-hidden": "true" });
@@ -299,24 +314,23 @@ export class Heatmap {
     this.colourbar = svgEl(doc, "g", { class: "tracewidget-colourbar", "aria-hidden": "true" });
     this.bar = { x: left + gridW + BAR_GAP, y: top, h: barH };
 
-    svg.append(defs, titleText, this.subtitle, body, this.outline, labels, this.colourbar);
+    svg.append(defs, titleText, ...this.subtitles, body, this.outline, this.queuedOutline,
+      labels, this.colourbar);
     svg.classList.toggle("tracewidget-refinable", Boolean(grid.refinable));
     this.selected = null;
   }
 
   /**
-   * Colour the cells and redraw the colourbar and subtitle for the current numbers.
+   * Colour the cells and redraw the colourbar and subtitles for the current numbers.
    * @param {Grid} grid
-   * @param {"score" | "effect" | "normalized"} valueKind
+   * @param {import("./colour.js").ValueKind} kind
+   * @param {import("./colour.js").Scale} scale
+   * @param {string} note
    */
-  paint(grid, valueKind) {
+  paint(grid, kind, scale, note) {
     const { scores, effects, normalized, estimated } = this.values;
-    // The normalized effect is undefined when the clean and corrupt scores are equal; show the
-    // effect then, and say so.
-    const kind = valueKind === "normalized" && normalized === null ? "effect" : valueKind;
     const shown = kind === "score" ? scores
       : kind === "effect" ? effects : /** @type {Float32Array} */ (normalized);
-    const scale = scaleFor(grid, kind, shown);
     const pending = `url(#${this.id}-pending)`;
     for (let i = 0; i < this.cells.length; i += 1) {
       const cell = this.cells[i];
@@ -349,14 +363,24 @@ export class Heatmap {
     this.svg.setAttribute("data-value-kind", kind);
     this.svg.setAttribute("data-done", String(grid.done));
     this.svg.setAttribute("data-total", String(grid.total));
+    this.svg.setAttribute("data-scale", JSON.stringify(scale.domain));
 
-    const parts = [`clean ${formatValue(grid.clean_score)}`,
-      `corrupt ${formatValue(grid.corrupt_score)}`];
-    if (grid.done < grid.total) parts.push(`${grid.done}/${grid.total} cells`);
-    const estimates = estimated === null ? 0 : estimated.reduce((sum, e) => sum + (e > 0 ? 1 : 0), 0);
-    if (estimates > 0) parts.push(`${estimates} cells estimated by attribution (faded)`);
-    if (kind !== valueKind) parts.push("normalized effect undefined: showing effect");
-    /** @type {SVGElement} */ (this.subtitle).textContent = parts.join(" · ");
+    const scoresKnown = grid.clean_score != null || grid.corrupt_score != null;
+    const first = scoresKnown
+      ? [`clean ${formatValue(grid.clean_score)}`, `corrupt ${formatValue(grid.corrupt_score)}`]
+      : ["not started yet"];
+    if (grid.done < grid.total) first.push(`${grid.done}/${grid.total} cells`);
+    const second = [];
+    if (grid.samples != null && grid.samples_done != null && grid.samples_done < grid.samples) {
+      second.push(`${grid.samples_done}/${grid.samples} noise samples in`);
+    }
+    const estimates = estimated === null ? 0
+      : estimated.reduce((sum, e) => sum + (e > 0 ? 1 : 0), 0);
+    if (estimates > 0) second.push(`${estimates} cells estimated (faded)`);
+    second.push(`colours: ${scale.note}`);
+    if (note) second.push(note);
+    this.subtitles[0].textContent = first.join(" · ");
+    this.subtitles[1].textContent = second.join(" · ");
     this.paintColourbar(scale, colourbarLabel(kind, grid.metric_label));
   }
 
@@ -394,9 +418,10 @@ export class Heatmap {
    */
   describe(i) {
     const grid = /** @type {Grid} */ (this.grid);
-    const { scores, effects, normalized } = this.values;
+    const { scores, effects, normalized, ci95 } = this.values;
     return describeCell(grid, Math.floor(i / grid.cols), i % grid.cols, {
       score: scores[i], effect: effects[i], normalized: normalized === null ? null : normalized[i],
+      ci95: ci95 === null ? null : ci95[i],
     });
   }
 
@@ -424,6 +449,29 @@ export class Heatmap {
     outline.setAttribute("y", rect.getAttribute("y") ?? "0");
     outline.setAttribute("visibility", "visible");
     this.svg.setAttribute("aria-activedescendant", rect.id);
+  }
+
+  /**
+   * Outline (dashed) the clicked cell whose finer sweep is queued or computing, or nobody.
+   * @param {{row: number, col: number, queued: boolean} | null} cell
+   */
+  setQueued(cell) {
+    const outline = /** @type {SVGElement} */ (this.queuedOutline);
+    const rect = cell ? this.cellAt(cell.row, cell.col) : null;
+    for (const old of this.svg.querySelectorAll(".tracewidget-queued")) {
+      if (old === rect) continue;
+      old.classList.remove("tracewidget-queued");
+      old.removeAttribute("data-queued");
+    }
+    if (!rect || !cell) {
+      outline.setAttribute("visibility", "hidden");
+      return;
+    }
+    rect.classList.add("tracewidget-queued");
+    rect.setAttribute("data-queued", cell.queued ? "queued" : "computing");
+    outline.setAttribute("x", rect.getAttribute("x") ?? "0");
+    outline.setAttribute("y", rect.getAttribute("y") ?? "0");
+    outline.setAttribute("visibility", "visible");
   }
 
   /**

@@ -56,6 +56,35 @@ export function truncate(text, max = LABEL_MAX) {
 }
 
 /**
+ * Break `text` at spaces into at most `maxLines` lines of at most `width` characters; a word
+ * longer than a line is cut, and text that does not fit ends in "…".
+ * @param {string} text
+ * @param {number} width  characters per line (at least 8)
+ * @param {number} maxLines
+ * @returns {string[]}
+ */
+export function wrapText(text, width, maxLines) {
+  const room = Math.max(8, width);
+  /** @type {string[]} */
+  const lines = [];
+  let line = "";
+  for (const word of String(text).split(" ")) {
+    const joined = line ? `${line} ${word}` : word;
+    if ([...joined].length <= room) {
+      line = joined;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = truncate(word, room);
+  }
+  lines.push(line);
+  if (lines.length <= maxLines) return lines;
+  const kept = lines.slice(0, maxLines);
+  kept[maxLines - 1] = `${truncate(kept[maxLines - 1], room - 1).replace(/…$/, "")}…`;
+  return kept;
+}
+
+/**
  * The short label drawn on an axis.
  * @param {string} text
  * @returns {string}
@@ -118,6 +147,7 @@ export function progressText(status) {
   const eta = status.eta_seconds;
   const left = typeof eta === "number" && Number.isFinite(eta) ? `, ~${formatEta(eta)} left` : "";
   const waiting = status.waiting ? ` (${status.waiting})` : "";
+  if (total === 0) return `preparing the runs…${waiting}`;
   return `${done}/${total} cells${left}${waiting}`;
 }
 
@@ -128,6 +158,8 @@ export function progressText(status) {
  * @property {string[]} row_labels
  * @property {string[]} col_labels
  * @property {number[]} subject
+ * @property {number | null} [samples]
+ * @property {number | null} [samples_done]
  */
 
 /**
@@ -136,6 +168,8 @@ export function progressText(status) {
  * @property {number} score
  * @property {number} effect
  * @property {number | null} normalized
+ * @property {number | null} [ci95]  noise traces: the 95% half-width of the score (NaN while
+ *   fewer than two samples are in)
  */
 
 /**
@@ -149,9 +183,13 @@ export function progressText(status) {
  * @returns {{aria: string, lines: [string, string][]}}
  */
 export function describeCell(grid, row, col, values) {
-  const rowText = truncate(String(grid.row_labels[row] ?? row), DESCRIBE_MAX);
+  // Tokens are quoted (their spaces matter); layer, head and neuron names are not.
+  /** @param {string} name @param {unknown} label */
+  const show = (name, label) => (name === "token" ? quoteLabel(String(label))
+    : truncate(String(label), DESCRIBE_MAX));
+  const rowText = show(grid.row_name, grid.row_labels[row] ?? row);
   const subject = (grid.subject ?? []).includes(col) ? " (subject)" : "";
-  const colText = quoteLabel(String(grid.col_labels[col] ?? col)) + subject;
+  const colText = show(grid.col_name, grid.col_labels[col] ?? col) + subject;
   const pending = Number.isNaN(values.score);
   const numbers = pending
     ? "not computed yet"
@@ -167,6 +205,22 @@ export function describeCell(grid, row, col, values) {
     lines.push(["score", formatValue(values.score)]);
     lines.push(["effect", formatValue(values.effect)]);
     lines.push(["normalized", formatValue(values.normalized)]);
+    const spread = spreadText(grid, values.ci95);
+    if (spread) lines.push(["spread", spread]);
   }
   return { aria: `${grid.row_name} ${rowText}, ${grid.col_name} ${colText}: ${numbers}`, lines };
+}
+
+/**
+ * A noise-trace cell's spread: "±0.031 (95%, 4/10 samples)"; "" for other grids.
+ * @param {CellGrid} grid
+ * @param {number | null | undefined} ci95
+ * @returns {string}
+ */
+export function spreadText(grid, ci95) {
+  if (grid.samples == null || ci95 == null) return "";
+  const done = grid.samples_done ?? grid.samples;
+  const samples = `${done}/${grid.samples} samples`;
+  if (Number.isNaN(ci95)) return `unknown until 2 samples are in (${samples})`;
+  return `±${formatValue(ci95)} (95%, ${samples})`;
 }

@@ -107,6 +107,24 @@ export const css = `
   white-space: pre-wrap;
 }
 .tracewidget-view-title { margin: 6px 0 2px; font-weight: 600; overflow-wrap: anywhere; }
+.tracewidget-context { margin: 2px 0 6px; font-size: 12px; }
+.tracewidget-context div { white-space: pre-wrap; overflow-wrap: anywhere; }
+.tracewidget-context-name {
+  display: inline-block;
+  min-width: 6em;
+  color: var(--jp-ui-font-color2, #666);
+}
+.tracewidget-legend {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 2px 14px;
+  margin-top: 4px;
+  color: var(--jp-ui-font-color2, #666);
+  font-size: 11px;
+}
+.tracewidget-legend b { font-family: var(--jp-code-font-family, monospace); font-weight: 600; }
+.tracewidget-pending { color: var(--jp-brand-color1, #1976d2); margin: 2px 0; }
+.tracewidget-resume-box { margin: 2px 0; }
 .tracewidget-grids {
   display: flex;
   flex-wrap: wrap;
@@ -129,7 +147,8 @@ export const css = `
   unicode-bidi: isolate;
 }
 .tracewidget-heatmap .tracewidget-subject { font-weight: 700; text-decoration: underline; }
-.tracewidget-cell { stroke: none; }
+/* faint borders: the grid's edges show on white, where "no effect" cells meet the page */
+.tracewidget-cell { stroke: rgba(0, 0, 0, 0.1); stroke-width: 0.5px; }
 /* attribution-preview estimates, shown until the exact cell arrives */
 .tracewidget-estimated { opacity: 0.5; }
 .tracewidget-refinable .tracewidget-cell { cursor: pointer; }
@@ -138,6 +157,13 @@ export const css = `
   fill: none;
   stroke: var(--jp-ui-font-color0, #000);
   stroke-width: 2.5px;
+  pointer-events: none;
+}
+.tracewidget-queued-outline {
+  fill: none;
+  stroke: var(--jp-brand-color1, #1976d2);
+  stroke-width: 2px;
+  stroke-dasharray: 3 2;
   pointer-events: none;
 }
 .tracewidget-colourbar-bar,

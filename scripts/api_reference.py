@@ -26,7 +26,8 @@ SECTIONS = {
                "GridFormatError"],
 }
 METHODS = {"EffectGrid": ["effects", "normalized", "to_json", "from_json", "to_pandas", "plot"],
-           "TraceWidget": ["refine", "run", "wait", "cancel", "navigate", "layer_profile"]}
+           "TraceWidget": ["refine", "run", "wait", "cancel", "resume", "navigate",
+                           "layer_profile"]}
 
 
 def _lookup(name: str) -> object:

@@ -33,9 +33,7 @@ def test_wheel_contains_model_facts_card_and_bundle(tmp_path):
                     reason="esbuild not installed (npm ci)")
 def test_committed_bundle_is_built_from_js_sources(tmp_path):
     out = tmp_path / "widget.js"
-    subprocess.run([str(REPO / "node_modules" / ".bin" / "esbuild"), "js/widget.js", "--bundle",
-                    "--format=esm", f"--outfile={out}", "--log-level=warning"], cwd=REPO,
-                   check=True)
+    subprocess.run(["node", "scripts/build_js.mjs", str(out)], cwd=REPO, check=True)
     assert out.read_text() == (REPO / "tracewidget" / "static" / "widget.js").read_text(), \
         "tracewidget/static/widget.js is stale: run `npm run build` and commit it"
 
@@ -56,3 +54,17 @@ def test_commonjs_scripts_inside_the_repo_still_run(tmp_path):
         shutil.rmtree(probe_dir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "function"
+
+
+def test_the_version_is_written_once():
+    """tracewidget.__version__ is the version; pyproject reads it, package.json has none."""
+    import json
+    from importlib.metadata import version
+
+    import tracewidget
+
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject and "\nversion = \"" not in pyproject
+    assert 'version = {attr = "tracewidget.__version__"}' in pyproject
+    assert "version" not in json.loads((REPO / "package.json").read_text())
+    assert version("tracewidget") == tracewidget.__version__

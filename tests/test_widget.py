@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tracewidget as tw
 from tracewidget.tracing import prompts
+from tracewidget.widget import protocol
+from tracewidget.widget.payload import metric_label
+from tracewidget.widget.protocol import Status
+from tracewidget.widget.settings import default_subject, default_window
 
 CLEAN = "The Eiffel Tower is located in the city of"
 CORRUPT = "The Colosseum Tower is located in the city of"
@@ -130,7 +137,7 @@ def test_rapid_clicks_run_only_the_last_pending_one(factlm):
     w.wait(120)
     assert len(w.views) == 2 and w.view_index == 1
     assert w.grids[0].col_labels == (" of",) and w.status["state"] == "idle"
-    started = [m for m in statuses if m.startswith("mlp and attn at token")]
+    started = [m for m in statuses if m.startswith("computing mlp and attn at token")]
     assert 1 <= len(set(started)) <= 2  # the running sweep may finish; the others were dropped
 
 
@@ -244,3 +251,199 @@ def test_preview_covers_the_strips_and_heads_views(factlm):
     assert np.allclose(_decode(heads_here), estimate.values.astype(np.float32))
     estimate = tw.attribution_patch(factlm, component="head", layer=3, **pair)
     assert np.allclose(_decode(heads_by_token), estimate.values.astype(np.float32))
+
+
+# --- issue 14: scales, context, noise from the widget, interaction under load -------------------
+
+
+@pytest.mark.parametrize("n_layers, window", [(1, 1), (6, 1), (12, 3), (24, 5), (30, 6),
+                                              (48, 10), (80, 17)])
+def test_default_window_is_romes_fraction_of_the_depth(n_layers, window):
+    assert default_window(n_layers) == window
+
+
+def test_the_default_window_tells_layers_apart_on_the_bundled_model(factlm):
+    w = tw.TraceWidget(factlm, clean=CLEAN, corrupt=CORRUPT, target=" Paris")
+    w.wait(60)
+    assert w.window == 1
+    w.refine(0, 1, wait=True)  # the first drill-down of the quickstart: " Eiffel"
+    for grid in w.grids:
+        column = grid.normalized()[:, 0]
+        assert column.max() - column.min() > 0.5, (grid.component, column)  # not a solid bar
+
+
+def test_panel_titles_say_what_was_patched_and_over_which_layers(factlm):
+    w = _widget(factlm)
+    assert w.views[0]["grids"][0]["title"] == "resid restored at each layer and token"
+    w.refine(0, 2, wait=True)
+    assert [g["title"] for g in w.views[1]["grids"]] == [
+        "mlp restored at ' Tower', 3 layers centred on the row",
+        "attn restored at ' Tower', 3 layers centred on the row"]
+    w.refine(3, 0, grid=1, wait=True)
+    assert [g["title"] for g in w.views[2]["grids"]] == [
+        "single heads restored at ' Tower', layers L2-L4",
+        "single heads of L3 restored at each token"]
+    noise = tw.TraceWidget(factlm, prompt=CLEAN, subject="Eiffel", samples=2, window=3,
+                           component="mlp")
+    noise.wait(60)
+    assert noise.views[0]["grids"][0]["title"] == (
+        "mlp restored at each layer and token, 3 layers centred on the row, 2 noise samples")
+
+
+def test_every_view_carries_its_context_and_the_target_in_the_metric(factlm):
+    w = _widget(factlm)
+    context = dict(w.views[0]["context"])
+    assert context["model"] == "factlm (6 layers)"
+    assert context["clean"] == CLEAN and context["corrupt"] == CORRUPT
+    assert context["target"] == '" Paris"' and context["metric"] == 'p(" Paris")'
+    assert w.views[0]["grids"][0]["metric_label"] == 'p(" Paris")'
+    untargeted = tw.TraceWidget(factlm, prompt=CLEAN, subject="Eiffel Tower", samples=2)
+    untargeted.wait(60)
+    context = dict(untargeted.views[0]["context"])
+    assert context["subject"] == "Eiffel Tower" and context["target"] == '" Paris"'
+    assert context["noise"].startswith("3 x the embeddings' std, 2 samples")
+
+
+def test_the_subject_defaults_to_where_the_prompts_differ(factlm):
+    w = _widget(factlm)
+    assert w.subject == "Eiffel"
+    assert default_subject(factlm, CLEAN, "The Kremlin is located in the city of", True) == \
+        "Eiffel Tower"
+
+
+def test_noise_trace_from_the_controls_uses_the_subject_field(factlm):
+    w = _widget(factlm, samples=2)
+    w.experiment = "noise"
+    w.wait(60)
+    assert w.status["state"] == "idle", w.status
+    assert w.grid.spec["experiment_kind"] == "noise_trace" and w.grid.subject == (1,)
+    w.subject = "Eiffel Tower"
+    w.wait(60)
+    assert w.grid.spec["subject"] == "Eiffel Tower" and w.grid.subject == (1, 2)
+
+
+def test_a_failed_switch_puts_the_controls_back_to_what_is_drawn(factlm):
+    w = _widget(factlm)
+    w.subject = ""
+    w.wait(60)
+    w.experiment = "noise"  # no subject: a noise trace cannot run
+    assert w.status["state"] == "error" and "subject" in w.status["message"]
+    assert w.experiment == "restore" and w.grid.experiment == "restore"
+    w.experiment = "noise"
+    w.subject = "Louvre"  # not in the prompt: still restore on screen, the subject field back
+    assert w.experiment == "restore" and w.subject == ""
+    assert "Louvre" in w.status["message"] and len(w.views) == 1
+
+
+def test_errors_while_a_click_is_planned_reach_the_status(factlm):
+    w = _widget(factlm)
+    _click(w, 17, 1)  # outside the grid: refine() raises before any sweep starts
+    assert w.status["state"] == "error" and "outside the 6 x 9 grid" in w.status["message"]
+    assert w.view_index == 0 and len(w.views) == 1
+
+
+def _slowed(model, seconds: float):
+    """Slow every forward of ``model`` by ``seconds`` (a sweep to watch mid-way)."""
+    return model._module.register_forward_hook(lambda *args: time.sleep(seconds))
+
+
+def test_a_click_during_a_sweep_keeps_the_view_until_the_new_one_has_cells(factlm):
+    w = _widget(factlm, batch_size=1)
+    overview_payload = w.views[0]
+    shown = []  # (view on screen, cells computed in it) at every change
+
+    def on_change(change):
+        view = w.views[w.view_index]
+        shown.append((w.view_index, sum(g["done"] for g in view["grids"])))
+
+    w.observe(on_change, ["views", "view_index"])
+    handle = _slowed(factlm, 0.05)
+    try:
+        w._on_message(w, {"type": "refine", "view": 0, "grid": 0, "row": 1, "col": 8}, [])
+        w._on_message(w, {"type": "refine", "view": 0, "grid": 0, "row": 1, "col": 2}, [])
+        assert w.status["clicked"] == {"view": 0, "grid": 0, "row": 1, "col": 2, "queued": True}
+        assert "L1 ' Tower' of resid" in w.status["pending"]
+        w._on_message(w, {"type": "refine", "view": 0, "grid": 0, "row": 2, "col": 2}, [])
+        assert "replaces the earlier pending click" in w.status["pending"]
+        w.wait(120)
+    finally:
+        handle.remove()
+    assert w.views[0] is overview_payload or w.views[0] == overview_payload
+    assert any(index == 1 for index, _ in shown)
+    assert all(done > 0 for _, done in shown), "never an empty view on screen"
+    assert w.grids[0].col_labels == (" Tower",) and w.status["clicked"] is None
+
+
+def test_every_panel_of_a_view_is_there_from_its_first_update(factlm):
+    w = _widget(factlm, batch_size=1)
+    first = []
+    w.observe(lambda change: first.append(change["new"][-1]["grids"]) if len(change["new"]) == 2
+              and not first else None, "views")
+    w.refine(1, 2, wait=True)
+    titles = [g["title"] for g in first[0]]
+    assert len(titles) == 2 and first[0][1]["done"] == 0  # attn laid out, no cell yet
+    final = w.views[1]["grids"]
+    for laid, done in zip(first[0], final, strict=True):
+        for key in ("row_labels", "col_labels", "subject", "rows", "cols", "row_name",
+                    "col_name"):
+            assert laid[key] == done[key], key
+    w.refine(3, 0, grid=1, wait=True)
+    heads = w.views[2]["grids"]
+    from tracewidget.widget.drilldown import refine as plan
+    step = plan(w.settings, w._views[1].grids[1], 3, 0)
+    for sweep, done in zip(step.sweeps, heads, strict=True):
+        assert list(sweep.layout.row_labels) == done["row_labels"]
+        assert list(sweep.layout.col_labels) == done["col_labels"]
+
+
+def test_cancel_then_resume_gives_the_uninterrupted_grid(factlm):
+    w = tw.TraceWidget(factlm, clean=CLEAN, corrupt=CORRUPT, target=" Paris", batch_size=2,
+                       autorun=False)
+    started = threading.Event()
+    w.observe(lambda change: started.set() if change["new"].get("done", 0) >= 4 else None,
+              "status")
+    w.run()
+    assert started.wait(60)
+    w.cancel()
+    w.wait(60)
+    assert w.status["state"] == "cancelled" and w.status["resumable"]
+    partial = w.grid.values.copy()
+    assert 0 < np.isfinite(partial).sum() < partial.size
+    assert "Resume continues" in w.views[0]["summary"]
+    computed = []
+    w.observe(lambda change: computed.append(change["new"].get("done", 0)), "status")
+    w._on_message(w, {"type": "resume"}, [])
+    w.wait(60)
+    assert w.status["state"] == "idle"
+    exact = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+    assert np.allclose(w.grid.values, exact.values)
+    kept = np.isfinite(partial)
+    assert np.array_equal(w.grid.values[kept], partial[kept])  # the kept cells, not recomputed
+
+
+def test_noise_progress_sends_samples_and_spread(factlm):
+    w = tw.TraceWidget(factlm, prompt=CLEAN, subject="Eiffel Tower", samples=4, batch_size=4,
+                       autorun=False)
+    seen = []
+    w.observe(lambda change: seen.append(change["new"][-1]["grids"][0])
+              if change["new"] and change["new"][-1]["grids"] else None, "views")
+    w.run(wait=True)
+    last = seen[-1]
+    assert last["samples"] == 4 and last["samples_done"] == 4
+    assert _decode(last, "ci95").shape == (6, 9)
+    assert any(g["samples_done"] is not None and g["samples_done"] < 4 for g in seen)
+
+
+def test_status_is_one_type_with_the_protocol_fields(factlm):
+    w = _widget(factlm)
+    assert set(w.status) == {f.name for f in dataclasses.fields(Status)} - {"waiting"}
+    assert Status.from_trait(w.status).to_trait() == w.status
+    js = (Path(__file__).resolve().parents[1] / "js" / "protocol.js").read_text()
+    for name in protocol.MESSAGES + protocol.STATES + protocol.SCALES:
+        assert f'"{name}"' in js, name
+
+
+def test_metric_labels_name_the_tokens(factlm):
+    grid = tw.patch(factlm, CLEAN, CORRUPT, " Paris", metric="logit_diff", foil=" Rome",
+                    positions=[8], progress=False)
+    assert metric_label(grid) == 'logit(" Paris") - logit(" Rome")'

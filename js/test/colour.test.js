@@ -3,15 +3,24 @@ import { test } from "node:test";
 
 import {
   DIVERGING,
+  EFFECT_FLOOR,
   SEQUENTIAL,
   divergingScale,
   finiteExtent,
   interpolate,
-  scaleFor,
   sequentialScale,
+  viewScales,
 } from "../colour.js";
 
 const NaN32 = Number.NaN;
+const WHITE = "#ffffff";
+const restore = (component, clean = 0.8, corrupt = 0.02) =>
+  ({ component, experiment: "restore", clean_score: clean, corrupt_score: corrupt });
+
+/** How far a colour is from white (0 = white, 765 = black), summed over r, g, b. */
+function darkness(hex) {
+  return [1, 3, 5].reduce((sum, i) => sum + 255 - Number.parseInt(hex.slice(i, i + 2), 16), 0);
+}
 
 test("interpolate hits the stops and clamps outside [0, 1]", () => {
   const stops = ["#000000", "#ffffff"];
@@ -22,95 +31,119 @@ test("interpolate hits the stops and clamps outside [0, 1]", () => {
   assert.equal(interpolate(stops, 7), "#ffffff");
 });
 
-test("sequential: white at the floor, the darkest stop at the max", () => {
-  const scale = sequentialScale([0.1, 0.5, 0.9], "mlp", 0.1);
+test("sequential: white at no effect, the darkest stop at the full effect, clamped", () => {
+  const scale = sequentialScale("mlp", 0.1, 0.9);
   assert.deepEqual(scale.domain, [0.1, 0.9]);
-  assert.equal(scale.colour(0.1), "#ffffff");
+  assert.equal(scale.colour(0.1), WHITE);
   assert.equal(scale.colour(0.9), SEQUENTIAL.mlp.at(-1));
-  assert.equal(scale.colour(0), "#ffffff", "below the floor is white");
-});
-
-test("sequential without a floor starts at the minimum", () => {
-  const scale = sequentialScale([2, 4, 6], "attn");
-  assert.deepEqual(scale.domain, [2, 6]);
-  assert.equal(scale.colour(2), "#ffffff");
-  assert.equal(scale.colour(6), SEQUENTIAL.attn.at(-1));
+  assert.equal(scale.colour(0), WHITE, "past no effect is white");
+  assert.equal(scale.colour(2), SEQUENTIAL.mlp.at(-1));
+  const falling = sequentialScale("mlp", 0.9, 0.1); // ablate: the score falls with the effect
+  assert.equal(falling.colour(0.9), WHITE);
+  assert.equal(falling.colour(0.1), SEQUENTIAL.mlp.at(-1));
+  assert.equal(sequentialScale("resid", 0.4, 0.4).colour(0.4), WHITE, "one point: all white");
 });
 
 test("each component has its own palette; unknown ones fall back to resid", () => {
-  const top = (component) => sequentialScale([0, 1], component).colour(1);
-  const tops = ["resid", "mlp", "attn", "head", "neuron"].map(top);
-  assert.equal(new Set(tops).size, 5);
+  const top = (component) => sequentialScale(component, 0, 1).colour(1);
+  assert.equal(new Set(["resid", "mlp", "attn", "head", "neuron"].map(top)).size, 5);
   assert.equal(top("something-new"), top("resid"));
 });
 
-test("restore scores start at the corrupt score, ablate scores at their minimum", () => {
-  const values = [0.3, 0.6, 0.9];
-  const restore = scaleFor({ component: "resid", experiment: "restore", corrupt_score: 0.05 },
-    "score", values);
-  assert.deepEqual(restore.domain, [0.05, 0.9]);
-  const ablate = scaleFor({ component: "resid", experiment: "ablate", corrupt_score: 0.05 },
-    "score", values);
-  assert.deepEqual(ablate.domain, [0.3, 0.9]);
-  const noFloor = scaleFor({ component: "resid", experiment: "restore", corrupt_score: null },
-    "score", values);
-  assert.deepEqual(noFloor.domain, [0.3, 0.9]);
-});
-
-test("diverging: 0 is white, symmetric around 0 by max |v|", () => {
-  const scale = divergingScale([-0.2, 0.1, 0.8]);
+test("diverging: 0 is white, -m blue, m red", () => {
+  const scale = divergingScale(0.8);
   assert.deepEqual(scale.domain, [-0.8, 0.8]);
-  assert.equal(scale.colour(0), "#ffffff");
+  assert.equal(scale.colour(0), WHITE);
   assert.equal(scale.colour(0.8), DIVERGING.at(-1));
   assert.equal(scale.colour(-0.8), DIVERGING[0]);
   const [r, , b] = [1, 3, 5].map((i) => Number.parseInt(scale.colour(-0.4).slice(i, i + 2), 16));
   assert.ok(b > r, "negative is blue");
+  assert.equal(divergingScale(0).colour(0.3), WHITE, "m = 0 divides by nothing");
 });
 
-test("effects and normalized effects use the diverging scale", () => {
-  const grid = { component: "mlp", experiment: "restore", corrupt_score: 0.1 };
-  assert.equal(scaleFor(grid, "effect", [0.1, -0.3]).kind, "diverging");
-  assert.equal(scaleFor(grid, "normalized", [0.1, -0.3]).kind, "diverging");
-  assert.equal(scaleFor(grid, "score", [0.1, -0.3]).kind, "sequential");
+test("shared scores run from the corrupt to the clean score in every panel", () => {
+  const panels = [{ grid: restore("mlp"), values: [0.02, 0.83] },
+    { grid: restore("attn"), values: [0.0086, 0.0092] }];
+  const [mlp, attn] = viewScales(panels, "score", "shared");
+  assert.deepEqual(mlp.domain, [0.02, 0.83], "an overshoot past the clean score extends it");
+  assert.deepEqual(attn.domain, mlp.domain);
+  assert.ok(darkness(attn.colour(0.0092)) < 20, "the near-zero attn strip is near white");
+  assert.equal(mlp.colour(0.83), SEQUENTIAL.mlp.at(-1));
+  assert.match(mlp.note, /shared by the 2 panels/);
 });
 
-test("a constant grid divides by nothing", () => {
-  const seq = sequentialScale([0.4, 0.4, 0.4], "resid");
-  assert.deepEqual(seq.domain, [0.4, 0.4]);
-  assert.equal(seq.colour(0.4), "#ffffff");
-  const div = divergingScale([0, 0, 0]);
-  assert.deepEqual(div.domain, [-0, 0]);
-  assert.equal(div.colour(0), "#ffffff");
-  const constant = divergingScale([0.3, 0.3]);
-  assert.match(constant.colour(0.3), /^#[0-9a-f]{6}$/);
+test("never-patched cells (the corrupt score, give or take rounding) are white", () => {
+  const [scale] = viewScales([{ grid: restore("resid"), values: [0.02 + 1e-9, 0.02, NaN32] }],
+    "score", "shared");
+  assert.equal(scale.colour(0.02 + 1e-9), WHITE);
+  assert.deepEqual(scale.domain, [0.02, 0.8], "the bar reads corrupt .. clean, not 0.02 / 0.02");
 });
 
-test("a constant grid below the corrupt score is white, not NaN", () => {
-  const scale = sequentialScale([0.01, 0.01], "resid", 0.2);
-  assert.deepEqual(scale.domain, [0.2, 0.2]);
-  assert.equal(scale.colour(0.01), "#ffffff");
+test("ablate scores are white at the clean score and dark at the corrupt one", () => {
+  const grid = { component: "resid", experiment: "ablate", clean_score: 0.8, corrupt_score: 0.1 };
+  const [scale] = viewScales([{ grid, values: [0.8, 0.3] }], "score", "shared");
+  assert.deepEqual(scale.domain, [0.8, 0.1]);
+  assert.equal(scale.colour(0.8), WHITE);
+  assert.equal(scale.colour(0.1), SEQUENTIAL.resid.at(-1));
 });
 
-test("an all-NaN grid (nothing computed yet) gives a finite domain and null colours", () => {
-  const values = new Float32Array([NaN32, NaN32, NaN32]);
-  const seq = sequentialScale(values, "resid");
-  assert.deepEqual(seq.domain, [0, 0]);
-  assert.equal(seq.colour(NaN32), null);
-  const seqFloor = sequentialScale(values, "resid", 0.1);
-  assert.deepEqual(seqFloor.domain, [0.1, 0.1]);
-  const div = divergingScale(values);
-  assert.ok(div.domain.every(Number.isFinite));
-  assert.equal(div.colour(NaN32), null);
+test("per-panel scores span each panel's own values from no effect", () => {
+  const panels = [{ grid: restore("mlp"), values: [0.02, 0.5] },
+    { grid: restore("attn"), values: [0.02, 0.03] }];
+  const [mlp, attn] = viewScales(panels, "score", "panel");
+  assert.deepEqual(mlp.domain, [0.02, 0.5]);
+  assert.deepEqual(attn.domain, [0.02, 0.03]);
+  assert.equal(attn.colour(0.03), SEQUENTIAL.attn.at(-1));
+  assert.match(attn.note, /this panel/);
 });
 
-test("NaN cells are skipped when finding the range", () => {
+test("shared effects: one symmetric limit for the view; a near-zero panel stays pale", () => {
+  const panels = [{ grid: restore("mlp"), values: [0.81, -0.1] },
+    { grid: restore("attn"), values: [0.0006, NaN32] }];
+  const [mlp, attn] = viewScales(panels, "effect", "shared");
+  assert.deepEqual(mlp.domain, [-0.81, 0.81]);
+  assert.deepEqual(attn.domain, [-0.81, 0.81]);
+  assert.ok(darkness(attn.colour(0.0006)) < 5);
+  const [own] = viewScales([panels[1]], "effect", "panel");
+  assert.equal(own.colour(0.0006), DIVERGING.at(-1), "per panel, the panel's own range");
+});
+
+test("a shared effect limit is at least EFFECT_FLOOR of the total effect", () => {
+  const [scale] = viewScales([{ grid: restore("resid", 0.9, 0.1), values: [1e-9, -1e-9] }],
+    "effect", "shared");
+  assert.ok(Math.abs(scale.domain[1] - EFFECT_FLOOR * 0.8) < 1e-12);
+  assert.equal(scale.colour(1e-9), WHITE);
+});
+
+test("shared normalized effects are fixed to -1..1", () => {
+  const panels = [{ grid: restore("mlp"), values: [0.008, 0.004] }];
+  const [shared] = viewScales(panels, "normalized", "shared");
+  assert.deepEqual(shared.domain, [-1, 1]);
+  assert.ok(darkness(shared.colour(0.008)) < 10, "an effect of 0.008 is not saturated");
+  assert.equal(shared.colour(2), DIVERGING.at(-1), "past 1 is clamped");
+  const [own] = viewScales(panels, "normalized", "panel");
+  assert.deepEqual(own.domain, [-0.008, 0.008]);
+});
+
+test("pending cells (NaN) are skipped when finding a range and get no colour", () => {
   assert.deepEqual(finiteExtent(new Float32Array([NaN32, -2, NaN32, 1])),
     { min: -2, max: 1, absMax: 2, count: 2 });
-  const scale = sequentialScale([NaN32, 0.2, 0.7], "resid");
-  assert.deepEqual(scale.domain, [0.2, 0.7]);
+  const values = new Float32Array([NaN32, NaN32]);
+  for (const kind of ["score", "effect", "normalized"]) {
+    for (const mode of ["shared", "panel"]) {
+      const [scale] = viewScales([{ grid: restore("resid"), values }], kind, mode);
+      assert.ok(scale.domain.every(Number.isFinite), `${kind} ${mode}`);
+      assert.equal(scale.colour(NaN32), null);
+    }
+  }
+  const unknown = { component: "head", experiment: "restore", clean_score: null,
+    corrupt_score: null };
+  const [layout] = viewScales([{ grid: unknown, values }], "score", "shared");
+  assert.deepEqual(layout.domain, [0, 0], "a panel not started yet: nothing to span");
 });
 
 test("every colour is a #rrggbb string", () => {
-  const scale = sequentialScale([-5, 0, 5], "neuron", -5);
+  const [scale] = viewScales([{ grid: restore("neuron", 5, -5), values: [-5, 0, 5] }], "score",
+    "shared");
   for (let v = -6; v <= 6; v += 0.37) assert.match(scale.colour(v), /^#[0-9a-f]{6}$/);
 });

@@ -10,8 +10,10 @@ import {
   formatValue,
   progressText,
   quoteLabel,
+  spreadText,
   truncate,
   visibleWhitespace,
+  wrapText,
 } from "../labels.js";
 
 test("leading and trailing spaces, newlines and tabs become visible", () => {
@@ -98,4 +100,35 @@ test("describeCell names the row, the token (quoted, subject marked) and every n
   const pending = describeCell(grid, 0, 0,
     { score: Number.NaN, effect: Number.NaN, normalized: null });
   assert.equal(pending.aria, "layer 0, token 'The': not computed yet");
+});
+
+test("wrapText breaks at spaces, cuts a long word and ends a cut text in …", () => {
+  assert.deepEqual(wrapText("mlp restored at ' Tower', 3 layers centred on the row", 26, 3),
+    ["mlp restored at ' Tower',", "3 layers centred on the", "row"]);
+  assert.deepEqual(wrapText("short", 26, 3), ["short"]);
+  const cut = wrapText("a b c d e f g h i j k l m n o p q r s t u v w x y z", 8, 2);
+  assert.equal(cut.length, 2);
+  assert.ok(cut[1].endsWith("…") && [...cut[1]].length <= 8);
+  assert.ok(wrapText("Z".repeat(100), 10, 1)[0].length <= 10);
+});
+
+test("tooltips quote tokens but not heads or layers; noise cells say their spread", () => {
+  const heads = { row_name: "layer", col_name: "head", row_labels: ["L3"], col_labels: ["H0"],
+    subject: [] };
+  const { lines, aria } = describeCell(heads, 0, 0, { score: 0.5, effect: 0.1, normalized: 0.2 });
+  assert.deepEqual(lines.slice(0, 2), [["layer", "L3"], ["head", "H0"]]);
+  assert.match(aria, /^layer L3, head H0:/);
+  const noise = { row_name: "layer", col_name: "token", row_labels: ["L0"],
+    col_labels: [" Tower"], subject: [0], samples: 10, samples_done: 4 };
+  const cell = describeCell(noise, 0, 0, { score: 0.5, effect: 0.1, normalized: 0.2,
+    ci95: 0.031 });
+  assert.deepEqual(cell.lines[1], ["token", "' Tower' (subject)"]);
+  assert.deepEqual(cell.lines.at(-1), ["spread", "±0.03 (95%, 4/10 samples)"]);
+  assert.equal(spreadText({ ...noise, samples_done: 1 }, Number.NaN),
+    "unknown until 2 samples are in (1/10 samples)");
+  assert.equal(spreadText(heads, 0.1), "", "not a noise trace: no spread");
+});
+
+test("progress before the runs are planned says so instead of 0/0 cells", () => {
+  assert.equal(progressText({ done: 0, total: 0 }), "preparing the runs…");
 });

@@ -160,7 +160,8 @@ def test_hostile_strings_render_as_text(page, lab):
     labels = root.locator("svg.tracewidget-heatmap text").all_text_contents()
     assert any(t.startswith("<img/src=x") for t in labels)  # markup shown as text, truncated
     assert any(t.startswith("<script>") for t in labels)
-    assert max(map(len, labels)) < 40  # the 100,000-character token is cut for display
+    axis = root.locator("svg.tracewidget-heatmap text.tracewidget-axis-label")
+    assert max(map(len, axis.all_text_contents())) < 40  # the 100,000-character token is cut
     arias = root.locator("rect.tracewidget-cell").evaluate_all(
         "cells => cells.map(c => c.getAttribute('aria-label'))")
     assert any("<script>window.__pwned=1</script>" in a for a in arias)
@@ -205,3 +206,183 @@ def test_jupyterlab_preview_cells_fade_until_exact(page, lab):
     expect(root).to_have_attribute("data-state", "idle")
     expect(root.locator('rect.tracewidget-cell[data-estimated="true"]')).to_have_count(0)
     expect(root.locator('rect.tracewidget-cell[data-estimated="false"]')).to_have_count(54)
+
+
+# --- issue 14: colours, context, noise from the widget, interaction under load ------------------
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory):
+    if importlib.util.find_spec("notebook") is None:
+        pytest.skip("notebook 7 not installed")
+    server = JupyterServer("notebook", tmp_path_factory.mktemp("nb7")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["lab", "notebook7"])
+def server(request):
+    """JupyterLab 4 and Notebook 7, one module-scoped server each."""
+    return request.getfixturevalue(request.param)
+
+
+def _darkness(fill: str) -> int:
+    """How far a "#rrggbb" fill is from white: 0 (white, no effect) .. 765 (black)."""
+    return sum(255 - int(fill[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def _fills(heatmap) -> list[str]:
+    return heatmap.locator("rect.tracewidget-cell").evaluate_all(
+        "cells => cells.map(c => c.getAttribute('fill'))")
+
+
+def _shot(root, name: str) -> None:
+    """Keep a screenshot of the widget under $TRACEWIDGET_SHOTS (for looking at it)."""
+    folder = os.environ.get("TRACEWIDGET_SHOTS")
+    if folder:
+        root.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def test_one_colour_scale_per_view_and_context_everywhere(page, server):
+    widget = f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris')\nw"
+    _open(page, server, f"scales_{server.app}.ipynb", [SETUP, widget])
+    root = _root(page)
+    expect(root).to_have_attribute("data-state", "idle")
+    expect(root.locator("input[name=window]")).to_have_value("1")  # a fifth of 6 layers
+    context = root.locator(".tracewidget-context")
+    for text in ("factlm (6 layers)", CLEAN, CORRUPT, '" Paris"', 'p(" Paris")'):
+        expect(context).to_contain_text(text)
+    expect(root.locator(".tracewidget-colourbar")).to_contain_text('p(" Paris")')
+    expect(root.locator(".tracewidget-legend")).to_contain_text("subject token")
+    stroke = root.locator("rect.tracewidget-cell").first.evaluate(
+        "c => getComputedStyle(c).stroke")
+    assert stroke not in ("none", ""), stroke  # faint borders: the grid's edges show on white
+    # " of" at L1: attn carries the answer, mlp at most a few percent of it
+    root.locator('rect.tracewidget-cell[data-row="1"][data-col="8"]').click()
+    expect(root).to_have_attribute("data-view-index", "1")
+    expect(root).to_have_attribute("data-state", "idle")
+    mlp = root.locator('svg.tracewidget-heatmap[data-component="mlp"]')
+    attn = root.locator('svg.tracewidget-heatmap[data-component="attn"]')
+    expect(mlp).to_contain_text("mlp restored at ' of', one layer per row")
+    _shot(root, f"strips_shared_{server.app}")
+    strong = max(map(_darkness, _fills(attn)))
+    weak = max(map(_darkness, _fills(mlp)))
+    assert strong > 300 and weak < 0.25 * strong, (strong, weak)
+    assert mlp.get_attribute("data-scale") == attn.get_attribute("data-scale")
+    root.locator("select[name=value_kind]").select_option("normalized")
+    expect(mlp).to_have_attribute("data-scale", "[-1,1]")
+    assert max(map(_darkness, _fills(mlp))) < 0.25 * max(map(_darkness, _fills(attn)))
+    root.locator("select[name=colour_scale]").select_option("panel")
+    expect(mlp).not_to_have_attribute("data-scale", "[-1,1]")
+    assert max(map(_darkness, _fills(mlp))) > 300  # its own range: the user asked to zoom
+    root.locator("select[name=colour_scale]").select_option("shared")
+    # heads: the two panels share a scale; the tooltip names heads H0, not 'H0'
+    attn.locator('rect.tracewidget-cell[data-row="1"]').click()
+    expect(root).to_have_attribute("data-view-index", "2")
+    expect(root).to_have_attribute("data-state", "idle")
+    heads = root.locator('svg.tracewidget-heatmap[data-component="head"]')
+    expect(heads).to_have_count(2)
+    assert heads.nth(0).get_attribute("data-scale") == heads.nth(1).get_attribute("data-scale")
+    heads.nth(0).locator('rect.tracewidget-cell[data-row="0"][data-col="0"]').hover()
+    tooltip = root.locator(".tracewidget-tooltip")
+    expect(tooltip).to_contain_text("head: H0")
+    expect(tooltip).not_to_contain_text("'H0'")
+    _shot(root, f"heads_{server.app}")
+    svg = _download(page, root, ".tracewidget-export-svg").decode()
+    texts = " ".join(t.text or "" for t in ElementTree.fromstring(svg).iter()
+                     if t.tag.endswith("text") or t.tag.endswith("tspan"))
+    for text in (f"clean: {CLEAN}", f"corrupt: {CORRUPT}", 'target: " Paris"',
+                 'metric: p(" Paris")', "model: factlm", "subject token",
+                 "single heads restored at ' of'"):
+        assert text in texts, text
+    assert _download(page, root, ".tracewidget-export-png").startswith(b"\x89PNG")
+
+
+def _type(root, name: str, text: str) -> None:
+    """Type into a control and press Enter (no blur: Enter alone must apply it)."""
+    field = root.locator(f"input[name={name}]")
+    field.fill(text)
+    field.press("Enter")
+
+
+def test_noise_trace_from_the_widget_with_its_subject_field(page, server):
+    _open(page, server, f"noise_{server.app}.ipynb", [SETUP, WIDGET])
+    root = _root(page)
+    expect(root).to_have_attribute("data-state", "idle")
+    expect(root.locator("input[name=subject]")).to_have_value("Eiffel")  # where prompts differ
+    _type(root, "samples", "3")
+    expect(root).to_have_attribute("data-state", "idle")
+    root.locator("select[name=experiment]").select_option("noise")
+    heatmap = root.locator("svg.tracewidget-heatmap")
+    expect(heatmap).to_contain_text("3 noise samples")
+    expect(root).to_have_attribute("data-state", "idle")
+    expect(heatmap.locator(".tracewidget-subject")).to_have_count(1)
+    expect(root.locator(".tracewidget-context")).to_contain_text("Eiffel")
+    _type(root, "subject", "Eiffel Tower")
+    expect(heatmap.locator(".tracewidget-subject")).to_have_count(2)
+    expect(root).to_have_attribute("data-state", "idle")
+    _shot(root, f"noise_{server.app}")
+    cell = heatmap.locator('rect.tracewidget-cell[data-row="0"][data-col="2"]')
+    cell.hover()
+    expect(root.locator(".tracewidget-tooltip")).to_contain_text("(95%, 3/3 samples)")
+    _type(root, "subject", "Louvre")  # not in the prompt: an error, and the field goes back
+    expect(root.locator(".tracewidget-error")).to_contain_text("Louvre")
+    expect(root.locator("input[name=subject]")).to_have_value("Eiffel Tower")
+    expect(heatmap.locator(".tracewidget-subject")).to_have_count(2)
+    root.locator("select[name=experiment]").select_option("restore")
+    expect(root).to_have_attribute("data-state", "idle")
+    _type(root, "subject", "")
+    expect(root).to_have_attribute("data-state", "idle")
+    root.locator("select[name=experiment]").select_option("noise")  # no subject: cannot switch
+    expect(root.locator(".tracewidget-error")).to_contain_text("subject")
+    expect(root.locator("select[name=experiment]")).to_have_value("restore")
+    assert _python(page, "w.experiment, w.grid.experiment") == "('restore', 'restore')"
+
+
+def test_jupyterlab_click_during_a_sweep_then_cancel_and_resume(page, lab):
+    slow = ("import time\nDELAY = [0.0]\n"
+            "model._module.register_forward_hook(lambda *args: time.sleep(DELAY[0]))\n"
+            f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
+            "batch_size=1)\nw")
+    _open(page, lab, "load.ipynb", [SETUP, slow])
+    root = _root(page)
+    expect(root).to_have_attribute("data-state", "idle")
+    overview = root.locator("rect.tracewidget-cell")
+    expect(overview).to_have_count(54)
+    _python(page, "DELAY.__setitem__(0, 0.4)")
+    root.locator('rect.tracewidget-cell[data-row="1"][data-col="8"]').click()  # runs
+    root.locator('rect.tracewidget-cell[data-row="1"][data-col="2"]').click()  # queued
+    expect(root.locator(".tracewidget-pending")).to_contain_text("L1 ' Tower' of resid")
+    root.locator('rect.tracewidget-cell[data-row="2"][data-col="2"]').click()  # replaces it
+    expect(root.locator(".tracewidget-pending")).to_contain_text(
+        "replaces the earlier pending click")
+    expect(root.locator('rect.tracewidget-queued[data-queued="queued"]')).to_have_count(1)
+    expect(root).to_have_attribute("data-view-index", "0")  # still the overview, cells and all
+    assert overview.evaluate_all("cs => cs.filter(c => c.getAttribute('data-value')).length") \
+        == 54
+    _shot(root, "queued_click")
+    # the first click's view arrives; back to the overview while the queued one waits
+    expect(root).to_have_attribute("data-view-index", "1")
+    root.locator(".tracewidget-back").click()
+    expect(root).to_have_attribute("data-view-index", "0")
+    expect(root.locator(".tracewidget-status")).to_contain_text("resid by layer and token")
+    # the queued click starts: the overview stays on screen until its view has cells
+    page.wait_for_function("""(root) => root.querySelector('rect[data-queued="computing"]')
+        || root.dataset.viewIndex === '1'""", arg=root.element_handle())
+    assert overview.evaluate_all("cs => cs.filter(c => c.getAttribute('data-value')).length") \
+        == 54 or root.get_attribute("data-view-index") == "1"
+    expect(root).to_have_attribute("data-view-index", "1")
+    expect(root.locator("svg.tracewidget-heatmap")).to_have_count(2)  # both panels at once
+    root.locator(".tracewidget-cancel").click()
+    expect(root).to_have_attribute("data-state", "cancelled")
+    expect(root.locator(".tracewidget-resume")).to_be_visible()
+    _shot(root, "cancelled")
+    _python(page, "DELAY.__setitem__(0, 0.0)")
+    root.locator(".tracewidget-resume").click()
+    expect(root).to_have_attribute("data-state", "idle")
+    same = ("[__import__('numpy').allclose(g.values, tw.patch(model, g.spec['clean'], "
+            "g.spec['corrupt'], ' Paris', component=g.component, window=1, positions=[2], "
+            "progress=False).values) for g in w.grids]")
+    assert _python(page, same) == "[True, True]"
+    root.locator(".tracewidget-back").click()
+    expect(root.locator(".tracewidget-status")).to_contain_text("resid by layer and token")
