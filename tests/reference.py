@@ -2,7 +2,8 @@
 
 One forward per cell, written for clarity rather than speed, on a model loaded with
 ``AutoModelForCausalLM`` (not through tracewidget's loader). The engine must match it to 1e-5.
-Module locations come from the architecture map, whose entries `tests/test_models.py` checks.
+It knows where each family keeps its parts from the Hugging Face module names, in a map of its
+own (`MODULES`), so a mistake in the engine's architecture map or its discovery shows up here.
 """
 
 from __future__ import annotations
@@ -12,19 +13,54 @@ from contextlib import contextmanager
 import torch
 from transformers import AutoModelForCausalLM
 
-from tracewidget.models.architectures import architecture, shape, submodule
-
 
 def load_reference(path) -> torch.nn.Module:
     return AutoModelForCausalLM.from_pretrained(path).eval()
 
 
+# (decoder layers, attention, MLP, attention output projection, MLP down projection), the
+# last four inside a layer, as the Hugging Face modelling code names them.
+_LLAMA = ("model.layers", "self_attn", "mlp", "self_attn.o_proj", "mlp.down_proj")
+MODULES = {
+    "gpt2": ("transformer.h", "attn", "mlp", "attn.c_proj", "mlp.c_proj"),
+    "gpt_neo": ("transformer.h", "attn", "mlp", "attn.attention.out_proj", "mlp.c_proj"),
+    "gptj": ("transformer.h", "attn", "mlp", "attn.out_proj", "mlp.fc_out"),
+    "gpt_neox": ("gpt_neox.layers", "attention", "mlp", "attention.dense",
+                 "mlp.dense_4h_to_h"),
+    "opt": ("model.decoder.layers", "self_attn", "fc2", "self_attn.out_proj", "fc2"),
+    "gemma3": ("model.language_model.layers", *_LLAMA[1:]),
+    "starcoder2": ("model.layers", "self_attn", "mlp", "self_attn.o_proj", "mlp.c_proj"),
+    "phi": ("model.layers", "self_attn", "mlp", "self_attn.dense", "mlp.fc2"),
+    "falcon": ("transformer.h", "self_attention", "mlp", "self_attention.dense",
+               "mlp.dense_4h_to_h"),
+    **{family: _LLAMA for family in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
+                                     "gemma3_text", "olmo2", "phi3", "granite")},
+}
+
+
+def _follow(root: torch.nn.Module, path: str) -> torch.nn.Module:
+    for part in path.split("."):
+        root = getattr(root, part)
+    return root
+
+
+def _text_config(model):
+    return model.config.get_text_config()
+
+
+def n_layers(model) -> int:
+    return _text_config(model).num_hidden_layers
+
+
+def n_heads(model) -> int:
+    return _text_config(model).num_attention_heads
+
+
 def _module(model, component: str, layer: int) -> torch.nn.Module:
-    arch = architecture(model)
-    blk = submodule(model, arch.blocks)[layer]
-    path = {"head": arch.attn_out_proj, "attn": arch.attn, "neuron": arch.mlp_out_proj,
-            "mlp": arch.mlp}.get(component)
-    return blk if path is None else submodule(blk, path)
+    blocks, attn, mlp, attn_out, mlp_out = MODULES[model.config.model_type]
+    blk = _follow(model, blocks)[layer]
+    path = {"head": attn_out, "attn": attn, "neuron": mlp_out, "mlp": mlp}.get(component)
+    return blk if path is None else _follow(blk, path)
 
 
 def _as_bsd(t: torch.Tensor, batch: int) -> torch.Tensor:
@@ -63,7 +99,7 @@ def record_all(model, ids: list[int], component: str, noise=None) -> dict[int, t
             saved[layer] = t[0].detach().clone()
         return fn
 
-    edits = [(component, layer, keep(layer)) for layer in range(shape(model).n_layers)]
+    edits = [(component, layer, keep(layer)) for layer in range(n_layers(model))]
     with torch.no_grad(), hooks(model, edits), embedding_noise(model, noise):
         model(torch.tensor([ids]))
     return saved
@@ -80,7 +116,7 @@ def embedding_noise(model, noise):
     def post(mod, args, output):
         output[0, list(positions)] += values.to(output.dtype)
 
-    handle = submodule(model, architecture(model).embed).register_forward_hook(post)
+    handle = model.get_input_embeddings().register_forward_hook(post)
     try:
         yield
     finally:
@@ -109,7 +145,7 @@ def window(layer: int, w: int, n: int) -> range:
 
 def patch_grid(model, clean_ids, corrupt_ids, target, component, experiment, w=1):
     """Scores [layers, positions] of the restore/ablate sweep, one forward per cell."""
-    n = shape(model).n_layers
+    n = n_layers(model)
     restore = experiment == "restore"
     source = record_all(model, clean_ids if restore else corrupt_ids, component)
     base = corrupt_ids if restore else clean_ids
@@ -120,33 +156,33 @@ def patch_grid(model, clean_ids, corrupt_ids, target, component, experiment, w=1
 
 def heads_grid(model, clean_ids, corrupt_ids, target, layer=None, position=-1):
     """Restore single heads: [heads, positions] at ``layer``, or [layers, heads] at position."""
-    sizes = shape(model)
+    heads = n_heads(model)
     source = record_all(model, clean_ids, "head")
     pos_of = range(len(clean_ids)) if layer is not None else [position % len(clean_ids)]
 
     def score(at_layer, pos, h):
-        value = source[at_layer][pos].view(sizes.n_heads, -1)[h]
+        value = source[at_layer][pos].view(heads, -1)[h]
         return prob(model, corrupt_ids, target,
-                    [("head", at_layer, setter(pos, value, h, sizes.n_heads))])
+                    [("head", at_layer, setter(pos, value, h, heads))])
 
     if layer is not None:
-        return [[score(layer, p, h) for p in pos_of] for h in range(sizes.n_heads)]
-    return [[score(x, pos_of[0], h) for h in range(sizes.n_heads)] for x in range(sizes.n_layers)]
+        return [[score(layer, p, h) for p in pos_of] for h in range(heads)]
+    return [[score(x, pos_of[0], h) for h in range(heads)] for x in range(n_layers(model))]
 
 
 def noise_values(model, n_subject: int, samples: int, noise: float, seed: int) -> torch.Tensor:
     """ROME's draws: noise x std of the token embedding matrix, one generator seeded once."""
-    weight = submodule(model, architecture(model).embed).weight
+    weight = model.get_input_embeddings().weight
     scale = noise * float(weight.detach().float().std())
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(samples, n_subject, shape(model).d_model, generator=g) * scale
+    return torch.randn(samples, n_subject, weight.shape[1], generator=g) * scale
 
 
 def noise_grid(model, ids, subject, target, component, w, samples=3, noise=3.0, seed=0,
                sever=None, first=None):
     """Scores [layers, positions] of a noise trace: each cell averages ``samples`` runs (only
     the first ``first`` of the ``samples`` draws, when given)."""
-    n = shape(model).n_layers
+    n = n_layers(model)
     draws = noise_values(model, len(subject), samples, noise, seed)
     clean = record_all(model, ids, component)
     corrupt_sever = [record_all(model, ids, sever, (subject, draws[s])) if sever else None
@@ -182,7 +218,7 @@ def neuron_scores(model, clean_ids, corrupt_ids, target, layer, position, neuron
 
 def attribution_grid(model, clean_ids, corrupt_ids, target, component):
     """Attribution estimates [layers, positions] for restore, with torch.autograd directly."""
-    n = shape(model).n_layers
+    n = n_layers(model)
     clean = record_all(model, clean_ids, component)
     live = {}
 
