@@ -45,7 +45,11 @@ def test_every_mapped_module_is_found_and_patchable(tiny_models, family):
     arch = tw.architecture(model)
     sizes = shape(model)
     assert sizes.n_layers == 2
-    assert sizes.n_heads * sizes.head_dim == model.config.num_attention_heads * sizes.head_dim
+    # the per-head slices tracewidget cuts are exactly the heads the model concatenates
+    out_proj = submodule(block(model._module, 0), arch.attn_out_proj)
+    in_features = getattr(out_proj, "in_features", None) or out_proj.weight.shape[0]
+    assert sizes.n_heads * sizes.head_dim == in_features
+    assert sizes.d_model == model._module.get_input_embeddings().weight.shape[1]
     assert len(submodule(model, arch.blocks)) == sizes.n_layers
     base = _last_logits(model)
     assert base.shape[-1] == model.config.vocab_size
