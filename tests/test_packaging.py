@@ -14,10 +14,23 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _tracked_copy(dest: Path) -> Path:
+    """The repository's tracked files (and the working tree's versions of them) under ``dest``:
+    a build there leaves nothing (build/, *.egg-info) in the working tree."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True,
+                           capture_output=True, text=True).stdout.split("\0")
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
 def test_wheel_contains_model_facts_card_and_bundle(tmp_path):
+    source = _tracked_copy(tmp_path / "repo")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path), str(REPO)], check=True)
-    wheel = next(tmp_path.glob("tracewidget-*.whl"))
+                    "-q", "-w", str(tmp_path / "dist"), str(source)], check=True)
+    wheel = next((tmp_path / "dist").glob("tracewidget-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in ["tracewidget/static/widget.js", "tracewidget/models/factlm/facts.json",
                  "tracewidget/models/factlm/MODEL_CARD.md",
@@ -44,14 +57,12 @@ def test_commonjs_scripts_inside_the_repo_still_run(tmp_path):
     """The frontend's ES-module setting stays in js/: node scripts that Python tools install
     under .venv (JupyterLab's yarn.js) are CommonJS and broke when the repo root said
     "type": "module"."""
-    probe_dir = REPO / ".venv-probe"
-    probe_dir.mkdir(exist_ok=True)
-    probe = probe_dir / "probe.js"
-    try:
-        probe.write_text('const util = require("util"); console.log(typeof util.format);\n')
-        result = subprocess.run(["node", str(probe)], capture_output=True, text=True)
-    finally:
-        shutil.rmtree(probe_dir)
+    root = tmp_path / "repo"  # node reads the nearest package.json: the repository's, copied
+    (root / ".venv-probe").mkdir(parents=True)
+    shutil.copy2(REPO / "package.json", root / "package.json")
+    probe = root / ".venv-probe" / "probe.js"
+    probe.write_text('const util = require("util"); console.log(typeof util.format);\n')
+    result = subprocess.run(["node", str(probe)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "function"
 
