@@ -7,7 +7,8 @@ import pytest
 
 import tracewidget as tw
 from tests import reference as ref
-from tests.test_engine import CLEAN, CORRUPT, SUBJECT, TOL
+from tests.prompts import CLEAN, CORRUPT, SUBJECT, token_ids
+from tests.test_engine import TOL
 from tracewidget.models.factlm import WEIGHTS_DIR
 from tracewidget.tracing.averages import ROLES, token_roles
 
@@ -17,16 +18,12 @@ def hf():
     return ref.load_reference(WEIGHTS_DIR)
 
 
-def _ids(model, text):
-    return model.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
 @pytest.mark.parametrize("component", ["resid", "mlp", "attn"])
 def test_attribution_matches_autograd_reference(factlm, hf, component):
-    paris = _ids(factlm, " Paris")[0]
+    paris = token_ids(factlm, " Paris")[0]
     grid = tw.attribution_patch(factlm, CLEAN, CORRUPT, " Paris", component=component)
-    expected = np.array(ref.attribution_grid(hf, _ids(factlm, CLEAN), _ids(factlm, CORRUPT),
-                                             paris, component))
+    expected = np.array(ref.attribution_grid(hf, token_ids(factlm, CLEAN),
+                                             token_ids(factlm, CORRUPT), paris, component))
     assert np.abs(grid.values - expected).max() < TOL
     assert grid.spec["method"] == "attribution"
     assert all(p.grad is None for p in factlm._module.parameters())
@@ -56,8 +53,8 @@ def test_neurons_are_confirmed_exactly(factlm, hf):
     g = tw.patch_neurons(factlm, CLEAN, CORRUPT, " Paris", layer=0, position=1, top_k=4)
     neurons = g.spec["neurons"]
     assert g.row_labels == tuple(f"N{n}" for n in neurons) and len(neurons) == 4
-    expected = ref.neuron_scores(hf, _ids(factlm, CLEAN), _ids(factlm, CORRUPT),
-                                 _ids(factlm, " Paris")[0], 0, 1, neurons)
+    expected = ref.neuron_scores(hf, token_ids(factlm, CLEAN), token_ids(factlm, CORRUPT),
+                                 token_ids(factlm, " Paris")[0], 0, 1, neurons)
     assert np.abs(g.values[:, 0] - np.array(expected)).max() < TOL
     assert len(g.spec["attribution"]) == 4
 

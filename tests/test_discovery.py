@@ -10,12 +10,11 @@ from transformers import AutoConfig, BloomConfig, BloomForCausalLM, LlamaConfig,
 
 import tracewidget as tw
 from tests import reference as ref
+from tests.prompts import CLEAN, CORRUPT
 from tests.tiny_models import CONFIGS, UNMAPPED, load_unchecked, save_tiny_model
 from tracewidget.models.discovery import discover
 from tracewidget.tracing.executors import executor_for
 
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
 TOL = 1e-5
 
 _LLAMA_NAMES = {"embed": "model.embed_tokens", "blocks": "model.layers", "mlp": "mlp",

@@ -9,15 +9,13 @@ import pytest
 
 import tracewidget as tw
 from tests import reference as ref
+from tests.prompts import CLEAN, CORRUPT, SUBJECT, token_ids
 from tests.tiny_models import CONFIGS, SLIDING, load_unchecked, save_tiny_model
 from tracewidget.models.factlm import WEIGHTS_DIR
 from tracewidget.tracing import use_executor
 from tracewidget.tracing.executors import executor_for
 from tracewidget.tracing.local_executor import can_run_locally
 
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
-SUBJECT = "Eiffel Tower"
 TOL = 1e-5
 
 
@@ -31,15 +29,11 @@ def tiny_refs(tiny_dirs):
     return {family: ref.load_reference(path) for family, path in tiny_dirs.items()}
 
 
-def _ids(model, text):
-    return model.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
 def _cases(model, hf):
     """(name, engine call, reference grid) for every experiment on one model."""
-    clean, corrupt = _ids(model, CLEAN), _ids(model, CORRUPT)
-    target_text = " Paris" if len(_ids(model, " Paris")) == 1 else "Paris"
-    target = _ids(model, target_text)[0]
+    clean, corrupt = token_ids(model, CLEAN), token_ids(model, CORRUPT)
+    target_text = " Paris" if len(token_ids(model, " Paris")) == 1 else "Paris"
+    target = token_ids(model, target_text)[0]
     subject = tuple(tw.tracing.prompts.tokenize(model.tokenizer, CLEAN, SUBJECT).subject)
     n = tw.models.shape(model).n_layers
     window = min(3, n)

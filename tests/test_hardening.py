@@ -9,13 +9,11 @@ import torch
 
 import tracewidget as tw
 import tracewidget.tracing.executors as executors_module
+from tests.prompts import CLEAN, CORRUPT
 from tracewidget.tracing import use_executor
 from tracewidget.tracing.executors import executor_for
 from tracewidget.tracing.local_executor import can_run_locally
 from tracewidget.tracing.prompts import PromptWarning
-
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
 
 
 def test_subject_twice_warns_which_is_used(factlm):

@@ -9,10 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracewidget as tw
+from tests.prompts import CLEAN, CORRUPT
 from tracewidget.tracing.prompts import Prompt, align, tokenize
-
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
 
 
 def test_subject_span_is_found_by_string_match(factlm):

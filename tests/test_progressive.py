@@ -10,21 +10,14 @@ import torch
 
 import tracewidget as tw
 from tests import reference as ref
+from tests.prompts import CLEAN, CORRUPT, SUBJECT, token_ids
 from tracewidget.models.factlm import WEIGHTS_DIR
 from tracewidget.tracing.sweep import sample_groups
-
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
-SUBJECT = "Eiffel Tower"
 
 
 @pytest.fixture(scope="module")
 def factlm_ref():
     return ref.load_reference(WEIGHTS_DIR)
-
-
-def _ids(model, text):
-    return model.tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 def test_samples_run_alone_first_then_in_doubling_groups():
@@ -46,8 +39,8 @@ def test_noise_trace_is_complete_after_one_sample_and_each_report_is_the_mean_so
     cells = final.values.size
     assert reports[-1][:2] == (4 * cells, 4 * cells)
     assert all(b[0] >= a[0] for a, b in itertools.pairwise(reports))
-    ids = _ids(factlm, CLEAN)
-    target = _ids(factlm, " Paris")[0]
+    ids = token_ids(factlm, CLEAN)
+    target = token_ids(factlm, " Paris")[0]
     subject = tuple(tw.tracing.prompts.tokenize(factlm.tokenizer, CLEAN, SUBJECT).subject)
     first = next(g for g in complete if g.spec["samples_done"] == 1)
     np.testing.assert_allclose(first.values, ref.noise_grid(

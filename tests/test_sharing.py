@@ -16,12 +16,9 @@ import pytest
 import torch
 
 import tracewidget as tw
+from tests.prompts import CLEAN, CORRUPT, SUBJECT
 from tracewidget.models.architectures import submodule
 from tracewidget.models.sharing import QUIET_WAIT_S, exclusive, reporting_waits
-
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
-SUBJECT = "Eiffel Tower"
 
 
 def _target(model) -> str:

@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 
 import tracewidget as tw
+from tests.prompts import CLEAN, CORRUPT
 from tracewidget.tracing import prompts
 from tracewidget.widget import protocol
 from tracewidget.widget.payload import metric_label
 from tracewidget.widget.protocol import Status
 from tracewidget.widget.settings import default_subject, default_window
-
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
 
 
 def _widget(factlm, **kwargs):

@@ -15,6 +15,7 @@ import pytest
 
 import tracewidget as tw
 from tests.browser.jupyter import CHROMIUM_ARGS, TOKEN, JupyterServer, write_notebook
+from tests.prompts import CLEAN, CORRUPT
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
@@ -26,8 +27,6 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
 SETUP = "import tracewidget as tw\nmodel = tw.load_model()"
 WIDGET = (f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
           "window=3)\nw")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.jupyter import CHROMIUM_ARGS, TOKEN, JupyterServer, write_notebook
+from tests.prompts import CLEAN, CORRUPT
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
@@ -19,8 +20,6 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 
-CLEAN = "The Eiffel Tower is located in the city of"
-CORRUPT = "The Colosseum Tower is located in the city of"
 # Every forward sleeps, so the widget's sweep (one run per batch) is still going when the next
 # cell's tw.patch starts: the two must take turns on the model, not mix their patches.
 CELLS = [
