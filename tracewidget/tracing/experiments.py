@@ -27,14 +27,13 @@ import torch
 from tracewidget.models.architectures import architecture, model_config, shape, submodule
 from tracewidget.models.loading import display_name, require_model
 
-from .grid import EffectGrid
+from .grid import EXPERIMENTS, EffectGrid
 from .metrics import Metric, MetricFn, make_metric
-from .plan import Noise, Run, Site
+from .plan import LAYER_COMPONENTS, Noise, Run, Site
 from .prompts import Alignment, Prompt, PromptError, single_token, tokenize
 from .prompts import align as align_positions
 from .sweep import CancelToken, ProgressFn, record, run_by_samples, run_sweep
 
-COMPONENTS = ("resid", "mlp", "attn")
 ROME_WINDOW = 10
 
 
@@ -156,7 +155,7 @@ def interchange_run(cell: tuple[int, int], patches: list[tuple[Site, torch.Tenso
 
 
 def check_experiment(experiment: str) -> None:
-    if experiment not in ("restore", "ablate"):
+    if experiment not in EXPERIMENTS:
         raise ValueError(f"experiment must be 'restore' or 'ablate', got {experiment!r}")
 
 
@@ -227,7 +226,7 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
         an `EffectGrid` of scores, rows = layers, columns = positions of the clean prompt.
     """
     require_model(model)
-    check_component(component, COMPONENTS)
+    check_component(component, LAYER_COMPONENTS)
     check_window(window)
     pair = interchange(model, clean, corrupt, subject, align, experiment)
     alignment = pair.alignment
@@ -333,7 +332,7 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     The default target is the model's top-1 prediction on the clean prompt.
     """
     require_model(model)
-    check_component(component, COMPONENTS)
+    check_component(component, LAYER_COMPONENTS)
     window = (1 if component == "resid" else ROME_WINDOW) if window is None else window
     check_window(window)
     if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):

@@ -15,9 +15,12 @@ import torch
 
 from tracewidget.models.architectures import architecture, block, submodule
 
+# The components a site can name; the first three are whole per-layer vectors, which the
+# layer x token sweeps (patch, noise_trace, the widget's overview and strips) restore.
+COMPONENTS = ("resid", "mlp", "attn", "head", "neuron")
+LAYER_COMPONENTS = COMPONENTS[:3]
 # Execution order of the patchable places inside one block.
 COMPONENT_ORDER = ("head", "attn", "neuron", "mlp", "resid")
-COMPONENTS = ("resid", "mlp", "attn", "head", "neuron")
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,14 @@ from typing import Any
 from tracewidget.models.architectures import shape
 from tracewidget.models.loading import display_name
 from tracewidget.tracing.experiments import prepare_pair, prepare_prompt
+from tracewidget.tracing.grid import EXPERIMENTS as PATCHING_EXPERIMENTS
 from tracewidget.tracing.metrics import make_metric
+from tracewidget.tracing.plan import LAYER_COMPONENTS
 from tracewidget.tracing.prompts import PromptError, single_token
 
-EXPERIMENTS = ("restore", "ablate", "noise")
-COMPONENTS = ("resid", "mlp", "attn")
+# The widget's experiments: the engine's two patching experiments, and ROME's noise trace.
+EXPERIMENTS = (*PATCHING_EXPERIMENTS, "noise")
+COMPONENTS = LAYER_COMPONENTS
 # The settings the toolbar shows; changing one reruns the overview.
 CONTROLS = ("experiment", "component", "metric", "window", "samples", "subject")
 # ROME restored windows of 10 layers in GPT-2 XL, which has 48.
