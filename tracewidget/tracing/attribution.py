@@ -11,6 +11,7 @@ only an estimate: it is exact for linear effects and can be far off where the mo
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,12 @@ from tracewidget.models.loading import require_model
 from .executors import executor_for
 from .experiments import (
     Interchange,
+    PairRecord,
     bind_metric,
     check_columns,
     check_layers,
     check_window,
     interchange,
-    model_name,
     prompt_ids,
     window_layers,
 )
@@ -39,11 +40,18 @@ from .sweep import CancelToken, ProgressFn, run_sweep
 ATTRIBUTION_COMPONENTS = ("resid", "mlp", "attn", "head")
 
 
+@dataclass(frozen=True)
+class FirstOrder(PairRecord):
+    """A `PairRecord` for the first-order estimate: the base run's activations come with the
+    gradient of the metric (``grads``), and its score (``base_score``) is where estimates start."""
+
+    grads: dict[tuple[str, int], torch.Tensor] = field(default_factory=dict)
+    base_score: float = float("nan")
+
+
 def _first_order(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
-                 metric: str | MetricFn, target: str | None, foil: str | None):
-    """One source forward, one base forward and one backward: the source activations, the
-    bound metric and target text, the base activations and gradients, and the (base, clean,
-    corrupt) scores."""
+                 metric: str | MetricFn, target: str | None, foil: str | None) -> FirstOrder:
+    """One source forward, one base forward and one backward (see `FirstOrder`)."""
     chosen = executor_for(model)
     source_acts, source_logits = chosen.record(prompt_ids(pair.source).unsqueeze(0), wanted)
     # ablate patches the clean run, whose forward comes with the gradients below; it is run
@@ -55,10 +63,10 @@ def _first_order(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
                                                      wanted, bound)
     base_score = float(bound(base_logits)[0])
     source_score = float(bound(source_logits)[0])
-    clean_score = source_score if pair.restore else base_score
-    corrupt_score = base_score if pair.restore else source_score
-    return source_acts, bound, target_text, base_acts, grads, (base_score, clean_score,
-                                                                corrupt_score)
+    clean_score, corrupt_score = (source_score, base_score) if pair.restore else \
+        (base_score, source_score)
+    return FirstOrder(source_acts, base_acts, bound, target_text, clean_score, corrupt_score,
+                      grads, base_score)
 
 
 def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
@@ -84,20 +92,17 @@ def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None =
     sizes = shape(model)
     n_layers = sizes.n_layers
     wanted = {(component, x) for x in range(n_layers)}
-    source_acts, bound, target_text, base_acts, grads, scores = _first_order(
-        model, pair, wanted, metric, target, foil)
-    base_score, clean_score, corrupt_score = scores
+    first = _first_order(model, pair, wanted, metric, target, foil)
 
     def estimate(key: tuple[str, int], col: int) -> torch.Tensor:
         base_pos, source_pos = pair.positions(col)
-        diff = (source_acts[key][0, source_pos] - base_acts[key][0, base_pos]).double()
-        prod = diff * grads[key][0, base_pos].double()
+        diff = (first.source[key][0, source_pos] - first.base[key][0, base_pos]).double()
+        prod = diff * first.grads[key][0, base_pos].double()
         return prod.view(sizes.n_heads, -1).sum(-1) if component == "head" else prod.sum()
 
     spec = {"experiment_kind": "attribution_patch", "method": "attribution", "clean": clean,
-            "corrupt": corrupt, "target": target_text, "foil": foil, "component": component,
-            "experiment": experiment, "metric": bound.name, "window": window, "align": align,
-            "subject": subject}
+            "corrupt": corrupt, "target": first.target, "foil": foil, "component": component,
+            "experiment": experiment, "window": window, "align": align, "subject": subject}
     layer_rows = check_layers(model, layers)
     if component == "head":
         heads = [f"H{h}" for h in range(sizes.n_heads)]
@@ -124,11 +129,9 @@ def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None =
             [alignment.labels[c] for c in chosen], "layer", "token"
         subject_cols = [i for i, c in enumerate(chosen) if c in alignment.subject]
         spec.update(layers=layer_rows, positions=chosen)
-    return EffectGrid(values=values + base_score, row_labels=rows, col_labels=cols,
-                      row_name=row_name, col_name=col_name, subject=subject_cols,
-                      clean_score=clean_score, corrupt_score=corrupt_score,
-                      experiment=experiment, component=component, metric=bound.name,
-                      metric_label=bound.label, model_name=model_name(model), spec=spec)
+    return first.template(model, rows, cols, row_name=row_name, col_name=col_name,
+                          subject=subject_cols, experiment=experiment, component=component,
+                          spec=spec).with_values(values + first.base_score)
 
 
 def patch_neurons(model: Any, clean: str, corrupt: str, target: str | None = None, *,
@@ -153,27 +156,23 @@ def patch_neurons(model: Any, clean: str, corrupt: str, target: str | None = Non
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a whole number >= 1, got {top_k!r}")
     key = ("neuron", at)
-    source_acts, bound, target_text, base_acts, grads, scores = _first_order(
-        model, pair, {key}, metric, target, foil)
-    base_score, clean_score, corrupt_score = scores
+    first = _first_order(model, pair, {key}, metric, target, foil)
     base_pos, source_pos = pair.positions(col)
-    source_row = source_acts[key][0, source_pos]
-    estimates = ((source_row - base_acts[key][0, base_pos]).double()
-                 * grads[key][0, base_pos].double())
+    source_row = first.source[key][0, source_pos]
+    estimates = ((source_row - first.base[key][0, base_pos]).double()
+                 * first.grads[key][0, base_pos].double())
     top = estimates.abs().argsort(descending=True)[:min(top_k, estimates.numel())].tolist()
     runs = [Run((r, 0), ((Site("neuron", at, base_pos, n), source_row[n].reshape(1)),))
             for r, n in enumerate(top)]
-    template = EffectGrid(
-        values=np.full((len(top), 1), np.nan), row_labels=[f"N{n}" for n in top],
-        col_labels=[alignment.labels[col]], row_name="neuron", col_name="token",
-        subject=[0] if col in alignment.subject else [],
-        clean_score=clean_score, corrupt_score=corrupt_score,
-        experiment=experiment, component="neuron", metric=bound.name,
-        metric_label=bound.label, model_name=model_name(model),
+    template = first.template(
+        model, [f"N{n}" for n in top], [alignment.labels[col]], row_name="neuron",
+        col_name="token", subject=[0] if col in alignment.subject else [],
+        experiment=experiment, component="neuron",
         spec={"experiment_kind": "patch_neurons", "clean": clean, "corrupt": corrupt,
-              "target": target_text, "foil": foil, "layer": at, "position": col,
-              "top_k": top_k, "experiment": experiment, "metric": bound.name, "align": align,
-              "subject": subject, "neurons": top,
-              "attribution": [base_score + float(estimates[n]) for n in top]})
-    return run_sweep(model, prompt_ids(pair.base), runs, template, bound, batch_size=batch_size,
-                     on_progress=on_progress, cancel=cancel, progress=progress)
+              "target": first.target, "foil": foil, "layer": at, "position": col,
+              "top_k": top_k, "experiment": experiment, "align": align, "subject": subject,
+              "neurons": top,
+              "attribution": [first.base_score + float(estimates[n]) for n in top]})
+    return run_sweep(model, prompt_ids(pair.base), runs, template, first.metric,
+                     batch_size=batch_size, on_progress=on_progress, cancel=cancel,
+                     progress=progress)

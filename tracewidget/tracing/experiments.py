@@ -118,17 +118,49 @@ def interchange(model: Any, clean: str, corrupt: str, subject: str | None, align
                        restore=experiment == "restore")
 
 
+def grid_template(model: Any, metric: Metric, rows: list[str], cols: list[str], *,
+                  clean_score: float, corrupt_score: float, experiment: str, component: str,
+                  spec: dict, row_name: str = "layer", col_name: str = "token",
+                  subject: list[int] | tuple[int, ...] = ()) -> EffectGrid:
+    """The grid a sweep fills: NaN scores over ``rows`` x ``cols``, with the metric's name and
+    label, the model's name and ``spec`` (plus the metric's name) filled in the same way for
+    every experiment."""
+    return EffectGrid(values=np.full((len(rows), len(cols)), np.nan), row_labels=rows,
+                      col_labels=cols, row_name=row_name, col_name=col_name, subject=subject,
+                      clean_score=clean_score, corrupt_score=corrupt_score,
+                      experiment=experiment, component=component, metric=metric.name,
+                      metric_label=metric.label, model_name=model_name(model),
+                      spec={**spec, "metric": metric.name})
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    """Both prompts of an `Interchange`, run once: the activations of the *source* run (pasted
+    from) and the *base* run (patched), the bound metric, the target's text, and the scores."""
+
+    source: dict[tuple[str, int], torch.Tensor]
+    base: dict[tuple[str, int], torch.Tensor]
+    metric: Metric
+    target: str
+    clean_score: float
+    corrupt_score: float
+
+    def template(self, model: Any, rows: list[str], cols: list[str], **fields: Any
+                 ) -> EffectGrid:
+        """`grid_template` with this record's metric and scores."""
+        return grid_template(model, self.metric, rows, cols, clean_score=self.clean_score,
+                             corrupt_score=self.corrupt_score, **fields)
+
+
 def record_pair(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
-                metric: str | MetricFn, target: str | None, foil: str | None
-                ) -> tuple[dict, dict, Metric, str, float, float]:
-    """Run both prompts once: the source and base activations ``wanted``, the bound metric, the
-    target's text, and the clean and corrupt scores."""
+                metric: str | MetricFn, target: str | None, foil: str | None) -> PairRecord:
+    """Run both prompts once, recording the activations ``wanted`` (see `PairRecord`)."""
     clean_acts, clean_logits = record(model, prompt_ids(pair.clean).unsqueeze(0), wanted)
     corrupt_acts, corrupt_logits = record(model, prompt_ids(pair.corrupt).unsqueeze(0), wanted)
     bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
     source, base = (clean_acts, corrupt_acts) if pair.restore else (corrupt_acts, clean_acts)
-    return (source, base, bound, target_text, float(bound(clean_logits)[0]),
-            float(bound(corrupt_logits)[0]))
+    return PairRecord(source, base, bound, target_text, float(bound(clean_logits)[0]),
+                      float(bound(corrupt_logits)[0]))
 
 
 def site_value(acts: dict[tuple[str, int], torch.Tensor], site: Site,
@@ -235,29 +267,25 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
     n_layers = shape(model).n_layers
     wanted = {(component, layer) for row in layer_rows
               for layer in window_layers(row, window, n_layers)}
-    source_acts, base_acts, bound, target_text, clean_score, corrupt_score = record_pair(
-        model, pair, wanted, metric, target, foil)
+    recorded = record_pair(model, pair, wanted, metric, target, foil)
     runs = []
     for r, row in enumerate(layer_rows):
         for c, col in enumerate(cols):
             base_pos, source_pos = pair.positions(col)
             runs.append(interchange_run((r, c), [
-                (Site(component, layer, base_pos), source_acts[component, layer][:, source_pos])
-                for layer in window_layers(row, window, n_layers)], base_acts,
+                (Site(component, layer, base_pos),
+                 recorded.source[component, layer][:, source_pos])
+                for layer in window_layers(row, window, n_layers)], recorded.base,
                 shape(model).n_heads))
-    template = EffectGrid(
-        values=np.full((len(layer_rows), len(cols)), np.nan),
-        row_labels=[f"L{x}" for x in layer_rows],
-        col_labels=[alignment.labels[c] for c in cols],
+    template = recorded.template(
+        model, [f"L{x}" for x in layer_rows], [alignment.labels[c] for c in cols],
         subject=[i for i, c in enumerate(cols) if c in alignment.subject],
-        clean_score=clean_score, corrupt_score=corrupt_score,
-        experiment=experiment, component=component, metric=bound.name,
-        metric_label=bound.label, model_name=model_name(model),
+        experiment=experiment, component=component,
         spec={"experiment_kind": "patch", "clean": clean, "corrupt": corrupt,
-              "target": target_text, "foil": foil, "component": component,
-              "experiment": experiment, "metric": bound.name, "window": window,
-              "layers": layer_rows, "positions": cols, "align": align, "subject": subject})
-    return run_sweep(model, prompt_ids(pair.base), runs, template, bound,
+              "target": recorded.target, "foil": foil, "component": component,
+              "experiment": experiment, "window": window, "layers": layer_rows,
+              "positions": cols, "align": align, "subject": subject})
+    return run_sweep(model, prompt_ids(pair.base), runs, template, recorded.metric,
                      batch_size=batch_size, on_progress=on_progress, cancel=cancel,
                      progress=progress, resume=resume)
 
@@ -370,19 +398,16 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
                 runs.append(Run((r, c), tuple(patches)))
         return runs
 
-    template = EffectGrid(
-        values=np.full((len(layer_rows), len(cols)), np.nan),
-        row_labels=[f"L{x}" for x in layer_rows],
-        col_labels=[prompt_p.tokens[c] for c in cols],
+    template = grid_template(
+        model, bound, [f"L{x}" for x in layer_rows], [prompt_p.tokens[c] for c in cols],
         subject=[i for i, c in enumerate(cols) if c in prompt_p.subject],
         clean_score=float(bound(clean_logits)[0]),
         corrupt_score=float(bound(corrupt_logits).mean()),
-        experiment="restore", component=component, metric=bound.name, metric_label=bound.label,
-        model_name=model_name(model),
+        experiment="restore", component=component,
         spec={"experiment_kind": "noise_trace", "prompt": prompt, "subject": subject,
               "target": target_text, "foil": foil, "component": component, "window": window,
               "samples": samples, "noise": noise, "absolute": absolute, "seed": seed,
-              "sever": sever, "metric": bound.name, "layers": layer_rows, "positions": cols})
+              "sever": sever, "layers": layer_rows, "positions": cols})
     return run_by_samples(model, ids, runs_of, template, bound, corruption,
                           batch_size=batch_size, on_progress=on_progress, cancel=cancel,
                           progress=progress, resume=resume)
@@ -414,14 +439,14 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
     else:
         layer_list = check_layers(model, [layer], "layer")
         cols = check_columns(None, n_cols, alignment.labels)
-    source_acts, base_acts, bound, target_text, clean_score, corrupt_score = record_pair(
-        model, pair, {("head", x) for x in layer_list}, metric, target, foil)
+    recorded = record_pair(model, pair, {("head", x) for x in layer_list}, metric, target, foil)
 
     def site_run(cell: tuple[int, int], at_layer: int, col: int, head: int) -> Run:
         base_pos, source_pos = pair.positions(col)
-        value = site_value(source_acts, Site("head", at_layer, source_pos, head), sizes.n_heads)
+        value = site_value(recorded.source, Site("head", at_layer, source_pos, head),
+                           sizes.n_heads)
         return interchange_run(cell, [(Site("head", at_layer, base_pos, head), value)],
-                               base_acts, sizes.n_heads)
+                               recorded.base, sizes.n_heads)
 
     heads = range(sizes.n_heads)
     if layer is None:
@@ -435,17 +460,14 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
         rows, col_labels, row_name, col_name = [f"H{h}" for h in heads], \
             [alignment.labels[c] for c in cols], "head", "token"
         subject_cols = [i for i, c in enumerate(cols) if c in alignment.subject]
-    template = EffectGrid(
-        values=np.full((len(rows), len(col_labels)), np.nan), row_labels=rows,
-        col_labels=col_labels, row_name=row_name, col_name=col_name, subject=subject_cols,
-        clean_score=clean_score, corrupt_score=corrupt_score,
-        experiment=experiment, component="head", metric=bound.name, metric_label=bound.label,
-        model_name=model_name(model),
+    template = recorded.template(
+        model, rows, col_labels, row_name=row_name, col_name=col_name, subject=subject_cols,
+        experiment=experiment, component="head",
         spec={"experiment_kind": "patch_heads", "clean": clean, "corrupt": corrupt,
-              "target": target_text, "foil": foil, "layer": layer, "position": cols[0]
-              if layer is None else None, "experiment": experiment, "metric": bound.name,
-              "align": align, "subject": subject})
-    return run_sweep(model, prompt_ids(pair.base), runs, template, bound,
+              "target": recorded.target, "foil": foil, "layer": layer, "position": cols[0]
+              if layer is None else None, "experiment": experiment, "align": align,
+              "subject": subject})
+    return run_sweep(model, prompt_ids(pair.base), runs, template, recorded.metric,
                      batch_size=batch_size, on_progress=on_progress, cancel=cancel,
                      progress=progress, resume=resume)
 
