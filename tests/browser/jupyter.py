@@ -22,6 +22,20 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
+def chromium_or_skip() -> str:
+    """The Chromium the browser tests drive (``$CHROMIUM``, default Debian's): skip the calling
+    test module without one, unless ``TRACEWIDGET_REQUIRE_BROWSER`` is set (CI), which fails."""
+    import pytest
+
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        if os.environ.get("TRACEWIDGET_REQUIRE_BROWSER"):
+            raise RuntimeError(f"browser tests required but no Chromium at {chromium}")
+        pytest.skip(f"no Chromium at {chromium} (apt-get install chromium)",
+                    allow_module_level=True)
+    return chromium
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.browser.jupyter import CHROMIUM_ARGS, TOKEN, JupyterServer, write_notebook
+from tests.browser.jupyter import (
+    CHROMIUM_ARGS,
+    TOKEN,
+    JupyterServer,
+    chromium_or_skip,
+    write_notebook,
+)
 from tests.prompts import CLEAN, CORRUPT
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-if not Path(CHROMIUM).exists():
-    if os.environ.get("TRACEWIDGET_REQUIRE_BROWSER"):
-        raise RuntimeError(f"browser tests required but no Chromium at {CHROMIUM}")
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+CHROMIUM = chromium_or_skip()
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
