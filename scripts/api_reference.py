@@ -21,11 +21,12 @@ SECTIONS = {
     "Results": ["EffectGrid"],
     "Running sweeps": ["CancelToken", "SweepCancelled"],
     "The widget": ["TraceWidget"],
-    "Data": ["datasets.facts"],
+    "Data": ["datasets.facts", "datasets.known_facts", "datasets.KnownFacts"],
     "Errors": ["ModelLoadError", "UnsupportedArchitectureError", "PromptError", "MetricError",
                "GridFormatError"],
 }
 METHODS = {"EffectGrid": ["effects", "normalized", "to_json", "from_json", "to_pandas", "plot"],
+           "datasets.KnownFacts": ["by_relation"],
            "TraceWidget": ["refine", "run", "wait", "cancel", "resume", "navigate",
                            "layer_profile"]}
 

@@ -33,6 +33,7 @@ def test_wheel_contains_model_facts_card_and_bundle(tmp_path):
     wheel = next((tmp_path / "dist").glob("tracewidget-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in ["tracewidget/static/widget.js", "tracewidget/models/factlm/facts.json",
+                 "tracewidget/data/known_facts.json",
                  "tracewidget/models/factlm/MODEL_CARD.md",
                  "tracewidget/models/factlm/average_trace.png",
                  "tracewidget/models/factlm/weights/model.safetensors",
