@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import tracewidget as tw
-from tests.tiny_models import CONFIGS, save_tiny_model
+from tests.tiny_models import CONFIGS, make_tokenizer, save_tiny_model
 from tracewidget.models.architectures import block, main_tensor, shape, submodule
 from tracewidget.tracing.executors import executor_for
 
@@ -115,6 +115,7 @@ def test_unknown_architecture_names_supported_families(tmp_path):
 
     BloomForCausalLM(BloomConfig(n_layer=1, hidden_size=32, n_head=2, vocab_size=40)
                      ).save_pretrained(tmp_path)
+    make_tokenizer().save_pretrained(tmp_path)  # a loadable model, but of an unknown family
     with pytest.raises(tw.UnsupportedArchitectureError, match=r"supported families: .*gpt2"):
         tw.load_model(tmp_path)
 
