@@ -19,7 +19,7 @@ SECTIONS = {
     "Experiments": ["patch", "noise_trace", "patch_heads", "patch_neurons", "attribution_patch",
                     "average_trace"],
     "Results": ["EffectGrid"],
-    "Running sweeps": ["CancelToken", "SweepCancelled"],
+    "Running sweeps": ["CancelToken", "SweepCancelled", "exclusive", "tracing.embedding_std"],
     "The widget": ["TraceWidget"],
     "Data": ["datasets.facts", "datasets.known_facts", "datasets.KnownFacts"],
     "Errors": ["ModelLoadError", "UnsupportedArchitectureError", "PromptError", "MetricError",
