@@ -334,6 +334,9 @@ def test_noise_trace_from_the_widget_with_its_subject_field(page, server):
     expect(root).to_have_attribute("data-state", "idle")
     _type(root, "subject", "")
     expect(root).to_have_attribute("data-state", "idle")
+    # the rerun the empty subject started has finished (idle can be the state before it
+    # started), so its "done" status cannot replace the error the switch below must show
+    assert _python(page, "w.wait(60), w.subject") == "(None, '')"
     root.locator("select[name=experiment]").select_option("noise")  # no subject: cannot switch
     expect(root.locator(".tracewidget-error")).to_contain_text("subject")
     expect(root.locator("select[name=experiment]")).to_have_value("restore")
