@@ -250,3 +250,46 @@ export function viewScales(panels, kind, mode) {
   const m = Math.max(...limits, EFFECT_FLOOR * Math.max(0, ...total));
   return panels.map(() => divergingScale(m, note));
 }
+
+/**
+ * A noise-trace cell is striped while its 95% interval spans more than this fraction of its
+ * colour bar: more samples could still move its colour by over a tenth of the bar (about one
+ * of the nine stops), enough to change how it reads beside its neighbours.
+ */
+export const SPREAD_WIDE = 0.1;
+
+/**
+ * @typedef {object} SpreadGrid  the fields of a grid that say how settled its cells are
+ * @property {number | null} [clean_score]
+ * @property {number | null} [corrupt_score]
+ * @property {number | null} [samples]  noise traces: samples in all
+ * @property {number | null} [samples_done]  noise traces: samples in so far
+ */
+
+/**
+ * Which cells of a noise trace still filling by samples may yet change colour visibly: the
+ * 95% half-width of the cell's mean, in the units drawn, is over SPREAD_WIDE of the colour
+ * bar's range, or unknown (fewer than two samples in). Pending cells (NaN) are never marked:
+ * they are hatched as pending. Null when nothing is filling by samples: other grids, and a
+ * finished noise trace, which is the mean over all the samples asked for (its spread stays in
+ * the tooltip).
+ * @param {SpreadGrid} grid
+ * @param {ArrayLike<number>} shown  the numbers drawn
+ * @param {ArrayLike<number> | null} ci95  95% half-widths, in score units
+ * @param {ValueKind} kind  what `shown` is: normalized effects are in units of the
+ *   clean-corrupt gap, scores and effects in score units
+ * @param {Scale} scale  the panel's scale (its domain is the colour bar's range)
+ * @returns {boolean[] | null}
+ */
+export function uncertainCells(grid, shown, ci95, kind, scale) {
+  const { samples, samples_done: samplesDone } = grid;
+  if (ci95 === null || samples == null || samplesDone == null || samplesDone >= samples) {
+    return null;
+  }
+  const gap = known(grid.clean_score) && known(grid.corrupt_score)
+    ? Math.abs(grid.clean_score - grid.corrupt_score) : 0;
+  const unit = kind === "normalized" && gap > 0 ? 1 / gap : 1;
+  const range = Math.abs(scale.domain[1] - scale.domain[0]);
+  return Array.from(shown, (v, i) => !Number.isNaN(v)
+    && (Number.isNaN(ci95[i]) || ci95[i] * unit > SPREAD_WIDE * range));
+}

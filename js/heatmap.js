@@ -5,6 +5,7 @@
 // place, touching only the attributes whose value changed. The heatmap owns no state that
 // matters: the selection lives in the `selection` trait and is handed back through `setSelected`.
 
+import { uncertainCells } from "./colour.js";
 import { axisLabel, describeCell, formatValue, wrapText } from "./labels.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -162,6 +163,8 @@ export class Heatmap {
     this.dataValues = [];
     /** @type {string[]} */
     this.arias = [];
+    /** @type {string | null} the cells striped as uncertain, as last drawn (null: not yet) */
+    this.uncertainKey = null;
     /** @type {{row: number, col: number} | null} */
     this.selected = null;
     /** @type {SVGElement | null} the dashed outline of a clicked cell whose sweep is queued */
@@ -175,6 +178,8 @@ export class Heatmap {
     this.colourbar = null;
     /** @type {SVGElement | null} */
     this.outline = null;
+    /** @type {SVGElement | null} the stripes over uncertain noise-trace cells */
+    this.uncertainLayer = null;
     this.bar = { x: 0, y: 0, h: 0 };
 
     this.svg = /** @type {SVGSVGElement} */ (svgEl(doc, "svg", {
@@ -245,8 +250,19 @@ export class Heatmap {
     });
     hatch.append(svgEl(doc, "rect", { width: 6, height: 6, fill: "#e4e4e4" }),
       svgEl(doc, "line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#a8a8a8", "stroke-width": 2 }));
+    // Uncertain noise-trace cells keep their colour under stripes the other way, white and
+    // grey, so they show on pale and dark cells alike.
+    const stripes = svgEl(doc, "pattern", {
+      id: `${id}-uncertain`, width: 6, height: 6, patternUnits: "userSpaceOnUse",
+      patternTransform: "rotate(-45)",
+    });
+    stripes.append(
+      svgEl(doc, "line", { x1: 1, y1: 0, x2: 1, y2: 6, stroke: "#ffffff", "stroke-opacity": 0.7,
+        "stroke-width": 1 }),
+      svgEl(doc, "line", { x1: 2, y1: 0, x2: 2, y2: 6, stroke: "#000000", "stroke-opacity": 0.3,
+        "stroke-width": 1 }));
     this.gradient = svgEl(doc, "linearGradient", { id: `${id}-scale`, x1: 0, y1: 1, x2: 0, y2: 0 });
-    defs.append(hatch, this.gradient);
+    defs.append(hatch, stripes, this.gradient);
 
     const titleText = svgEl(doc, "text", { class: "tracewidget-title", "aria-hidden": "true" });
     titleLines.forEach((line, i) => {
@@ -277,6 +293,9 @@ export class Heatmap {
     this.fills = new Array(rows * cols).fill("");
     this.dataValues = new Array(rows * cols).fill(null);
     this.arias = new Array(rows * cols).fill("");
+    this.uncertainKey = null;
+    this.uncertainLayer = svgEl(doc, "g", { class: "tracewidget-uncertain-marks",
+      "aria-hidden": "true", "pointer-events": "none" });
     this.outline = svgEl(doc, "rect", { class: "tracewidget-selection-outline",
       width: cellW, height: cellH, "aria-hidden": "true", visibility: "hidden" });
     this.queuedOutline = svgEl(doc, "rect", { class: "tracewidget-queued-outline",
@@ -314,8 +333,8 @@ export class Heatmap {
     this.colourbar = svgEl(doc, "g", { class: "tracewidget-colourbar", "aria-hidden": "true" });
     this.bar = { x: left + gridW + BAR_GAP, y: top, h: barH };
 
-    svg.append(defs, titleText, ...this.subtitles, body, this.outline, this.queuedOutline,
-      labels, this.colourbar);
+    svg.append(defs, titleText, ...this.subtitles, body, this.uncertainLayer, this.outline,
+      this.queuedOutline, labels, this.colourbar);
     svg.classList.toggle("tracewidget-refinable", Boolean(grid.refinable));
     this.selected = null;
   }
@@ -328,10 +347,11 @@ export class Heatmap {
    * @param {string} note
    */
   paint(grid, kind, scale, note) {
-    const { scores, effects, normalized, estimated } = this.values;
+    const { scores, effects, normalized, estimated, ci95 } = this.values;
     const shown = kind === "score" ? scores
       : kind === "effect" ? effects : /** @type {Float32Array} */ (normalized);
     const pending = `url(#${this.id}-pending)`;
+    const uncertain = uncertainCells(grid, shown, ci95, kind, scale);
     for (let i = 0; i < this.cells.length; i += 1) {
       const cell = this.cells[i];
       const v = shown[i];
@@ -351,7 +371,7 @@ export class Heatmap {
         cell.setAttribute("data-value", dataValue);
         this.dataValues[i] = dataValue;
       }
-      const aria = this.describe(i).aria;
+      const aria = this.describe(i).aria + (uncertain?.[i] ? ", still uncertain" : "");
       if (aria !== this.arias[i]) {
         cell.setAttribute("aria-label", aria);
         this.arias[i] = aria;
@@ -374,6 +394,10 @@ export class Heatmap {
     if (grid.samples != null && grid.samples_done != null && grid.samples_done < grid.samples) {
       second.push(`${grid.samples_done}/${grid.samples} noise samples in`);
     }
+    const unsettled = this.paintUncertain(uncertain);
+    if (unsettled > 0) {
+      second.push(`${unsettled} cell${unsettled === 1 ? "" : "s"} still uncertain (striped)`);
+    }
     const estimates = estimated === null ? 0
       : estimated.reduce((sum, e) => sum + (e > 0 ? 1 : 0), 0);
     if (estimates > 0) second.push(`${estimates} cells estimated (faded)`);
@@ -382,6 +406,33 @@ export class Heatmap {
     this.subtitles[0].textContent = first.join(" · ");
     this.subtitles[1].textContent = second.join(" · ");
     this.paintColourbar(scale, colourbarLabel(kind, grid.metric_label));
+  }
+
+  /**
+   * Stripe the uncertain cells (see `uncertainCells`; null: none) and mark them
+   * `data-uncertain`; the DOM is touched only when the set changed.
+   * @param {boolean[] | null} uncertain
+   * @returns {number}  how many cells are striped
+   */
+  paintUncertain(uncertain) {
+    const key = uncertain === null ? "" : uncertain.map((u) => (u ? 1 : 0)).join("");
+    const count = uncertain === null ? 0 : uncertain.filter(Boolean).length;
+    if (key === this.uncertainKey) return count;
+    this.uncertainKey = key;
+    const layer = /** @type {SVGElement} */ (this.uncertainLayer);
+    const marks = [];
+    for (let i = 0; i < this.cells.length; i += 1) {
+      const cell = this.cells[i];
+      const marked = uncertain?.[i] ?? false;
+      cell.setAttribute("data-uncertain", String(marked));
+      if (!marked) continue;
+      marks.push(svgEl(this.doc, "rect", { class: "tracewidget-uncertain",
+        x: cell.getAttribute("x") ?? 0, y: cell.getAttribute("y") ?? 0,
+        width: cell.getAttribute("width") ?? 0, height: cell.getAttribute("height") ?? 0,
+        fill: `url(#${this.id}-uncertain)` }));
+    }
+    layer.replaceChildren(...marks);
+    return count;
   }
 
   /**

@@ -12,6 +12,8 @@ export const LEGEND = [
   ["Tower*", "a subject token (underlined)"],
   ["white", "no effect"],
   ["hatched", "not computed yet"],
+  ["striped", "noise trace still uncertain: more samples could move its colour by over a tenth "
+    + "of the bar (its 95% interval)"],
   ["faded", "attribution estimate, until the exact cell arrives"],
   ["dashed outline", "a clicked cell whose view is coming"],
 ];

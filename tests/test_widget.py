@@ -422,14 +422,18 @@ def test_cancel_then_resume_gives_the_uninterrupted_grid(factlm):
 def test_noise_progress_sends_samples_and_spread(factlm):
     w = tw.TraceWidget(factlm, prompt=CLEAN, subject="Eiffel Tower", samples=4, batch_size=4,
                        autorun=False)
-    seen = []
+    seen, summaries = [], []
     w.observe(lambda change: seen.append(change["new"][-1]["grids"][0])
               if change["new"] and change["new"][-1]["grids"] else None, "views")
+    w.observe(lambda change: summaries.append(change["new"][-1]["summary"])
+              if change["new"] else None, "views")
     w.run(wait=True)
     last = seen[-1]
     assert last["samples"] == 4 and last["samples_done"] == 4
     assert _decode(last, "ci95").shape == (6, 9)
     assert any(g["samples_done"] is not None and g["samples_done"] < 4 for g in seen)
+    # the status line (the view's summary while it computes) says how many samples are in
+    assert "computing: 3/4 noise samples in, 162/216 runs" in summaries, summaries
 
 
 def test_status_is_one_type_with_the_protocol_fields(factlm):
@@ -445,3 +449,51 @@ def test_metric_labels_name_the_tokens(factlm):
     grid = tw.patch(factlm, CLEAN, CORRUPT, " Paris", metric="logit_diff", foil=" Rome",
                     positions=[8], progress=False)
     assert metric_label(grid) == 'logit(" Paris") - logit(" Rome")'
+
+
+def _held(model):
+    """Hold every forward of ``model`` until ``release`` is set; ``started`` is set by the
+    first one (a sweep caught mid-way, however fast the machine)."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold(*args):
+        started.set()
+        assert release.wait(60), "the test never released the sweep"
+
+    return started, release, model._module.register_forward_hook(hold)
+
+
+def test_an_invalid_control_during_a_sweep_stays_on_screen_after_the_sweep(factlm):
+    w = _widget(factlm, samples=2)
+    started, release, handle = _held(factlm)
+    try:
+        w.component = "mlp"  # valid: its overview starts and is held mid-sweep
+        assert started.wait(60)
+        w.subject = ""  # valid for restore: a second rerun, queued behind the first
+        w.experiment = "noise"  # no subject: invalid, said while both reruns are in flight
+        assert w.status["state"] == "error" and "subject" in w.status["message"]
+    finally:
+        release.set()
+        handle.remove()
+    w.wait(60)
+    assert w.status["state"] == "error" and "subject" in w.status["message"], w.status
+    assert w.experiment == "restore" and w.grid.component == "mlp"  # the reruns still landed
+    assert "cells in" in w.views[0]["summary"]  # the status line shows it beside the error
+    w.subject = "Eiffel"  # the next change the user makes replaces the error
+    w.wait(60)
+    assert w.status["state"] == "idle" and w.status["message"].startswith("done")
+
+
+def test_cancel_after_an_invalid_control_offers_resume(factlm):
+    w = _widget(factlm, batch_size=1)
+    started, release, handle = _held(factlm)
+    try:
+        w.component = "attn"
+        assert started.wait(60)
+        w.subject = "Louvre"  # not in the prompt: an error while the rerun is held
+        w.cancel()  # a later action than the error: its "cancelled" (and Resume) shows
+    finally:
+        release.set()
+        handle.remove()
+    w.wait(60)
+    assert w.status["state"] == "cancelled" and w.status["resumable"], w.status

@@ -5,10 +5,12 @@ import {
   DIVERGING,
   EFFECT_FLOOR,
   SEQUENTIAL,
+  SPREAD_WIDE,
   divergingScale,
   finiteExtent,
   interpolate,
   sequentialScale,
+  uncertainCells,
   viewScales,
 } from "../colour.js";
 
@@ -146,4 +148,26 @@ test("every colour is a #rrggbb string", () => {
   const [scale] = viewScales([{ grid: restore("neuron", 5, -5), values: [-5, 0, 5] }], "score",
     "shared");
   for (let v = -6; v <= 6; v += 0.37) assert.match(scale.colour(v), /^#[0-9a-f]{6}$/);
+});
+
+test("a filling noise trace marks the cells whose interval spans over SPREAD_WIDE of the bar", () => {
+  // scores 0.4 (corrupt) .. 1.0 (clean): the bar spans 0.6
+  const grid = { ...restore("resid", 1.0, 0.4), samples: 10, samples_done: 3 };
+  const scores = new Float32Array([0.4, 0.9, 0.5, NaN32]);
+  const ci95 = new Float32Array([0.01, 0.3, SPREAD_WIDE * 0.6 * 0.9, NaN32]);
+  const [scale] = viewScales([{ grid, values: scores }], "score", "shared");
+  assert.deepEqual(uncertainCells(grid, scores, ci95, "score", scale),
+    [false, true, false, false], "a pending cell is hatched as pending, not marked");
+  // normalized: the interval in units of the clean-corrupt gap, on the fixed -1..1 bar
+  const normalized = scores.map((v) => (v - 0.4) / 0.6);
+  const [fixed] = viewScales([{ grid, values: normalized }], "normalized", "shared");
+  assert.deepEqual(uncertainCells(grid, normalized, ci95, "normalized", fixed),
+    [false, true, false, false]);
+  // one sample in: no spread known yet, so every computed cell is still uncertain
+  const first = { ...grid, samples_done: 1 };
+  assert.deepEqual(uncertainCells(first, scores, new Float32Array(4).fill(NaN32), "score",
+    scale), [true, true, true, false]);
+  // all samples in, or not a noise trace: nothing is marked (the tooltip keeps the spread)
+  assert.equal(uncertainCells({ ...grid, samples_done: 10 }, scores, ci95, "score", scale), null);
+  assert.equal(uncertainCells(restore("resid"), scores, null, "score", scale), null);
 });

@@ -192,3 +192,39 @@ test("view: panels line up even when one title wraps to more lines", () => {
     .getAttribute("y");
   assert.equal(firstY(0), firstY(1));
 });
+
+test("view: a noise trace still filling by samples stripes its uncertain cells", () => {
+  const noise = (samplesDone, ci) => ({ ...gridPayload("0.0", "resid", [0.4, 0.9, 0.5, NaN],
+    1.0, 0.4), experiment: "restore", title: "resid restored at each layer and token",
+    samples: 10, samples_done: samplesDone, ci95: new Float32Array(ci) });
+  const filling = { title: "noise trace: resid by layer and token", crumb: "resid",
+    summary: "computing: 3/10 noise samples in", context: [],
+    grids: [noise(3, [0.01, 0.3, 0.02, NaN])] };
+  const model = fakeModel({ views: [filling], view_index: 0 });
+  const view = createView(document, model, "n", { select() {}, refine() {}, hover() {} },
+    signal());
+  document.body.append(view.element);
+  view.draw(filling, true);
+  const svg = view.heatmaps[0].svg;
+  const marked = () => [...svg.querySelectorAll("rect.tracewidget-cell")]
+    .map((c) => c.getAttribute("data-uncertain"));
+  assert.deepEqual(marked(), ["false", "true", "false", "false"]);
+  const marks = svg.querySelectorAll("rect.tracewidget-uncertain");
+  assert.equal(marks.length, 1);
+  assert.equal(marks[0].getAttribute("y"), svg.querySelector('rect[data-row="1"]')
+    .getAttribute("y"), "the stripes lie over the uncertain cell");
+  assert.equal(marks[0].getAttribute("fill"), "url(#n-g0-uncertain)");
+  assert.ok(svg.querySelector("pattern#n-g0-uncertain"), "the stripes are defined in the SVG");
+  assert.match(svg.querySelector("rect[data-row=\"1\"]").getAttribute("aria-label"),
+    /still uncertain/);
+  const subtitle = [...svg.querySelectorAll(".tracewidget-subtitle")].map((t) => t.textContent)
+    .join(" ");
+  assert.match(subtitle, /3\/10 noise samples in/);
+  assert.match(subtitle, /1 cell still uncertain \(striped\)/);
+  assert.match(view.legendText(), /striped/);
+  // every sample in: the stripes go (the spread stays in the tooltip)
+  const done = { ...filling, grids: [noise(10, [0.01, 0.3, 0.02, NaN])] };
+  view.draw(done, false);
+  assert.deepEqual(marked(), ["false", "false", "false", "false"]);
+  assert.equal(svg.querySelectorAll("rect.tracewidget-uncertain").length, 0);
+});

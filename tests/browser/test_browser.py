@@ -333,22 +333,22 @@ def test_noise_trace_from_the_widget_with_its_subject_field(page, server):
     root.locator("select[name=experiment]").select_option("restore")
     expect(root).to_have_attribute("data-state", "idle")
     _type(root, "subject", "")
-    expect(root).to_have_attribute("data-state", "idle")
-    # the rerun the empty subject started has finished (idle can be the state before it
-    # started), so its "done" status cannot replace the error the switch below must show
-    assert _python(page, "w.wait(60), w.subject") == "(None, '')"
-    root.locator("select[name=experiment]").select_option("noise")  # no subject: cannot switch
+    # no subject: cannot switch; said while the rerun the empty subject started may still run,
+    # whose start and "done" must not replace the error
+    root.locator("select[name=experiment]").select_option("noise")
+    expect(root.locator(".tracewidget-error")).to_contain_text("subject")
+    assert _python(page, "w.wait(60), w.subject, w.status['state']") == "(None, '', 'error')"
     expect(root.locator(".tracewidget-error")).to_contain_text("subject")
     expect(root.locator("select[name=experiment]")).to_have_value("restore")
     assert _python(page, "w.experiment, w.grid.experiment") == "('restore', 'restore')"
 
 
-def test_jupyterlab_click_during_a_sweep_then_cancel_and_resume(page, lab):
+def test_click_during_a_sweep_then_cancel_and_resume(page, server):
     slow = ("import time\nDELAY = [0.0]\n"
             "model._module.register_forward_hook(lambda *args: time.sleep(DELAY[0]))\n"
             f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
             "batch_size=1)\nw")
-    _open(page, lab, "load.ipynb", [SETUP, slow])
+    _open(page, server, f"load_{server.app}.ipynb", [SETUP, slow])
     root = _root(page)
     expect(root).to_have_attribute("data-state", "idle")
     overview = root.locator("rect.tracewidget-cell")
@@ -364,7 +364,7 @@ def test_jupyterlab_click_during_a_sweep_then_cancel_and_resume(page, lab):
     expect(root).to_have_attribute("data-view-index", "0")  # still the overview, cells and all
     assert overview.evaluate_all("cs => cs.filter(c => c.getAttribute('data-value')).length") \
         == 54
-    _shot(root, "queued_click")
+    _shot(root, f"queued_click_{server.app}")
     # the first click's view arrives; back to the overview while the queued one waits
     expect(root).to_have_attribute("data-view-index", "1")
     root.locator(".tracewidget-back").click()
@@ -380,7 +380,7 @@ def test_jupyterlab_click_during_a_sweep_then_cancel_and_resume(page, lab):
     root.locator(".tracewidget-cancel").click()
     expect(root).to_have_attribute("data-state", "cancelled")
     expect(root.locator(".tracewidget-resume")).to_be_visible()
-    _shot(root, "cancelled")
+    _shot(root, f"cancelled_{server.app}")
     _python(page, "DELAY.__setitem__(0, 0.0)")
     root.locator(".tracewidget-resume").click()
     expect(root).to_have_attribute("data-state", "idle")
@@ -390,3 +390,32 @@ def test_jupyterlab_click_during_a_sweep_then_cancel_and_resume(page, lab):
     assert _python(page, same) == "[True, True]"
     root.locator(".tracewidget-back").click()
     expect(root.locator(".tracewidget-status")).to_contain_text("resid by layer and token")
+
+
+PLANNING = ("import tracewidget.widget.trace_widget as widget_module\n"
+            "planned = widget_module.refine\n\n"
+            "def refuse(*args):\n"
+            "    raise ValueError('this cell cannot be planned (refused by the test)')")
+
+
+def test_an_error_while_a_click_is_planned_reaches_the_status_line(page, server):
+    _open(page, server, f"planning_{server.app}.ipynb", [SETUP, PLANNING, WIDGET])
+    root = _root(page)
+    expect(root).to_have_attribute("data-state", "idle")
+    expect(root.locator("rect.tracewidget-cell")).to_have_count(54)
+    # planning the click fails, before any sweep starts
+    assert _python(page, "setattr(widget_module, 'refine', refuse)") == "None"
+    root.locator('rect.tracewidget-cell[data-row="0"][data-col="1"]').click()
+    error = root.locator(".tracewidget-error")
+    expect(error).to_contain_text("ValueError: this cell cannot be planned")
+    expect(root).to_have_attribute("data-state", "error")
+    expect(root).to_have_attribute("data-view-index", "0")  # the overview stays on screen
+    expect(root.locator("rect.tracewidget-queued")).to_have_count(0)
+    assert _python(page, "w.status['state'], len(w.views)") == "('error', 1)"
+    _shot(root, f"planning_error_{server.app}")
+    # the next click plans again, and its view replaces the error
+    assert _python(page, "setattr(widget_module, 'refine', planned)") == "None"
+    root.locator('rect.tracewidget-cell[data-row="0"][data-col="1"]').click()
+    expect(root).to_have_attribute("data-view-index", "1")
+    expect(root).to_have_attribute("data-state", "idle")
+    expect(error).to_be_hidden()

@@ -884,6 +884,17 @@ function viewScales(panels, kind, mode) {
   const m = Math.max(...limits, EFFECT_FLOOR * Math.max(0, ...total));
   return panels.map(() => divergingScale(m, note));
 }
+var SPREAD_WIDE = 0.1;
+function uncertainCells(grid, shown, ci95, kind, scale) {
+  const { samples, samples_done: samplesDone } = grid;
+  if (ci95 === null || samples == null || samplesDone == null || samplesDone >= samples) {
+    return null;
+  }
+  const gap = known(grid.clean_score) && known(grid.corrupt_score) ? Math.abs(grid.clean_score - grid.corrupt_score) : 0;
+  const unit = kind === "normalized" && gap > 0 ? 1 / gap : 1;
+  const range = Math.abs(scale.domain[1] - scale.domain[0]);
+  return Array.from(shown, (v, i) => !Number.isNaN(v) && (Number.isNaN(ci95[i]) || ci95[i] * unit > SPREAD_WIDE * range));
+}
 
 // js/decode.js
 function decodeFloat32(data) {
@@ -1017,12 +1028,14 @@ var Heatmap = class {
     this.fills = [];
     this.dataValues = [];
     this.arias = [];
+    this.uncertainKey = null;
     this.selected = null;
     this.queuedOutline = null;
     this.subtitles = [];
     this.gradient = null;
     this.colourbar = null;
     this.outline = null;
+    this.uncertainLayer = null;
     this.bar = { x: 0, y: 0, h: 0 };
     this.svg = /** @type {SVGSVGElement} */
     svgEl(doc, "svg", {
@@ -1120,8 +1133,35 @@ var Heatmap = class {
       svgEl(doc, "rect", { width: 6, height: 6, fill: "#e4e4e4" }),
       svgEl(doc, "line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#a8a8a8", "stroke-width": 2 })
     );
+    const stripes = svgEl(doc, "pattern", {
+      id: `${id}-uncertain`,
+      width: 6,
+      height: 6,
+      patternUnits: "userSpaceOnUse",
+      patternTransform: "rotate(-45)"
+    });
+    stripes.append(
+      svgEl(doc, "line", {
+        x1: 1,
+        y1: 0,
+        x2: 1,
+        y2: 6,
+        stroke: "#ffffff",
+        "stroke-opacity": 0.7,
+        "stroke-width": 1
+      }),
+      svgEl(doc, "line", {
+        x1: 2,
+        y1: 0,
+        x2: 2,
+        y2: 6,
+        stroke: "#000000",
+        "stroke-opacity": 0.3,
+        "stroke-width": 1
+      })
+    );
     this.gradient = svgEl(doc, "linearGradient", { id: `${id}-scale`, x1: 0, y1: 1, x2: 0, y2: 0 });
-    defs.append(hatch, this.gradient);
+    defs.append(hatch, stripes, this.gradient);
     const titleText = svgEl(doc, "text", { class: "tracewidget-title", "aria-hidden": "true" });
     titleLines.forEach((line, i) => {
       const span = svgEl(doc, "tspan", { x: PAD, y: PAD + 11 + i * LINE });
@@ -1161,6 +1201,12 @@ var Heatmap = class {
     this.fills = new Array(rows * cols).fill("");
     this.dataValues = new Array(rows * cols).fill(null);
     this.arias = new Array(rows * cols).fill("");
+    this.uncertainKey = null;
+    this.uncertainLayer = svgEl(doc, "g", {
+      class: "tracewidget-uncertain-marks",
+      "aria-hidden": "true",
+      "pointer-events": "none"
+    });
     this.outline = svgEl(doc, "rect", {
       class: "tracewidget-selection-outline",
       width: cellW,
@@ -1224,6 +1270,7 @@ var Heatmap = class {
       titleText,
       ...this.subtitles,
       body,
+      this.uncertainLayer,
       this.outline,
       this.queuedOutline,
       labels,
@@ -1240,12 +1287,13 @@ var Heatmap = class {
    * @param {string} note
    */
   paint(grid, kind, scale, note) {
-    const { scores, effects, normalized, estimated } = this.values;
+    const { scores, effects, normalized, estimated, ci95 } = this.values;
     const shown = kind === "score" ? scores : kind === "effect" ? effects : (
       /** @type {Float32Array} */
       normalized
     );
     const pending = `url(#${this.id}-pending)`;
+    const uncertain = uncertainCells(grid, shown, ci95, kind, scale);
     for (let i = 0; i < this.cells.length; i += 1) {
       const cell = this.cells[i];
       const v = shown[i];
@@ -1265,7 +1313,7 @@ var Heatmap = class {
         cell.setAttribute("data-value", dataValue);
         this.dataValues[i] = dataValue;
       }
-      const aria = this.describe(i).aria;
+      const aria = this.describe(i).aria + (uncertain?.[i] ? ", still uncertain" : "");
       if (aria !== this.arias[i]) {
         cell.setAttribute("aria-label", aria);
         this.arias[i] = aria;
@@ -1285,6 +1333,10 @@ var Heatmap = class {
     if (grid.samples != null && grid.samples_done != null && grid.samples_done < grid.samples) {
       second.push(`${grid.samples_done}/${grid.samples} noise samples in`);
     }
+    const unsettled = this.paintUncertain(uncertain);
+    if (unsettled > 0) {
+      second.push(`${unsettled} cell${unsettled === 1 ? "" : "s"} still uncertain (striped)`);
+    }
     const estimates = estimated === null ? 0 : estimated.reduce((sum, e) => sum + (e > 0 ? 1 : 0), 0);
     if (estimates > 0) second.push(`${estimates} cells estimated (faded)`);
     second.push(`colours: ${scale.note}`);
@@ -1292,6 +1344,39 @@ var Heatmap = class {
     this.subtitles[0].textContent = first.join(" \xB7 ");
     this.subtitles[1].textContent = second.join(" \xB7 ");
     this.paintColourbar(scale, colourbarLabel(kind, grid.metric_label));
+  }
+  /**
+   * Stripe the uncertain cells (see `uncertainCells`; null: none) and mark them
+   * `data-uncertain`; the DOM is touched only when the set changed.
+   * @param {boolean[] | null} uncertain
+   * @returns {number}  how many cells are striped
+   */
+  paintUncertain(uncertain) {
+    const key = uncertain === null ? "" : uncertain.map((u) => u ? 1 : 0).join("");
+    const count = uncertain === null ? 0 : uncertain.filter(Boolean).length;
+    if (key === this.uncertainKey) return count;
+    this.uncertainKey = key;
+    const layer = (
+      /** @type {SVGElement} */
+      this.uncertainLayer
+    );
+    const marks = [];
+    for (let i = 0; i < this.cells.length; i += 1) {
+      const cell = this.cells[i];
+      const marked = uncertain?.[i] ?? false;
+      cell.setAttribute("data-uncertain", String(marked));
+      if (!marked) continue;
+      marks.push(svgEl(this.doc, "rect", {
+        class: "tracewidget-uncertain",
+        x: cell.getAttribute("x") ?? 0,
+        y: cell.getAttribute("y") ?? 0,
+        width: cell.getAttribute("width") ?? 0,
+        height: cell.getAttribute("height") ?? 0,
+        fill: `url(#${this.id}-uncertain)`
+      }));
+    }
+    layer.replaceChildren(...marks);
+    return count;
   }
   /**
    * @param {import("./colour.js").Scale} scale
@@ -1484,6 +1569,7 @@ var LEGEND = [
   ["Tower*", "a subject token (underlined)"],
   ["white", "no effect"],
   ["hatched", "not computed yet"],
+  ["striped", "noise trace still uncertain: more samples could move its colour by over a tenth of the bar (its 95% interval)"],
   ["faded", "attribution estimate, until the exact cell arrives"],
   ["dashed outline", "a clicked cell whose view is coming"]
 ];

@@ -131,7 +131,10 @@ class TraceWidget(anywidget.AnyWidget):
         super().__init__(**settings.controls(), **kwargs)
         self._views: list[_View] = []
         self._lock = threading.RLock()
-        self._pending: tuple[_Job, Future] | None = None
+        self._pending: tuple[_Job, Future, int] | None = None
+        self._submitted = 0  # jobs submitted so far; each job is numbered by it
+        self._job_number = 0  # the number of the job the worker runs
+        self._error_after = 0  # jobs submitted when the error on screen was raised
         self._running: CancelToken | None = None
         self._resume_point: _ResumePoint | None = None
         self._showing_controls = False
@@ -219,6 +222,7 @@ class TraceWidget(anywidget.AnyWidget):
         """Stop the running sweep between batches and drop the pending one."""
         with self._lock:
             pending, self._pending = self._pending, None
+            self._error_after = 0  # Cancel comes after the error: its own status shows
             if self._running is not None:
                 self._running.cancel()
         if pending is not None:
@@ -286,9 +290,22 @@ class TraceWidget(anywidget.AnyWidget):
     # --- status ---------------------------------------------------------------------------
 
     def _set_status(self, **changes: Any) -> None:
-        """Change some fields of the status trait (the one place it is written)."""
+        """Change some fields of the status trait (the one place it is written).
+
+        An error stays on screen until a job submitted after it writes the status. An invalid
+        control is refused while earlier jobs run or wait, and their starts and ends ("running",
+        "done") would otherwise replace the error before anyone read it; those jobs still
+        update their views, whose summaries the status line shows beside the error.
+        """
         with self._lock:
-            self.status = Status.from_trait(self.status).replace(**changes).to_trait()
+            status = Status.from_trait(self.status)
+            if changes.get("state") == "error":
+                self._error_after = self._submitted
+            elif (status.state == "error" and "state" in changes
+                  and self._job_number <= self._error_after):
+                changes = {k: v for k, v in changes.items()
+                           if k not in ("state", "message", "detail", "view")}
+            self.status = status.replace(**changes).to_trait()
 
     def _report_wait(self, message: str | None) -> None:
         """Show in the status line that this sweep waits for another run on the model."""
@@ -313,7 +330,8 @@ class TraceWidget(anywidget.AnyWidget):
             replaced = self._pending is not None
             if replaced:
                 self._pending[1].cancel()
-            self._pending = (job, future)
+            self._submitted += 1
+            self._pending = (job, future, self._submitted)
             queued = self._worker_busy
             self._worker_busy = True
             self._idle.clear()
@@ -342,7 +360,7 @@ class TraceWidget(anywidget.AnyWidget):
                     self._worker_busy = False
                     self._idle.set()
                     return
-                job, future = self._pending
+                job, future, self._job_number = self._pending
                 self._pending = None
                 self._running = CancelToken()
                 token = self._running
@@ -462,7 +480,10 @@ class TraceWidget(anywidget.AnyWidget):
             elapsed = time.perf_counter() - started
             left = (n - slot - 1) * total + total - done
             eta = elapsed / max(1, slot * total + done) * left
-            view.summary = f"computing: {done}/{total} runs"
+            samples_in = partial.spec.get("samples_done")
+            samples = "" if samples_in is None else \
+                f"{samples_in}/{partial.spec['samples']} noise samples in, "
+            view.summary = f"computing: {samples}{done}/{total} runs"
             self._set_status(done=slot * total + done, total=n * total, eta_seconds=eta)
             self._publish(view, index)
 
