@@ -13,6 +13,13 @@ def factlm():
 
 
 @pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M-Instruct (the test command installs its package) through the default cache:
+    dequantized on the first run on a machine (about a minute), read from the cache after that."""
+    return tw.load_model("smollm2")
+
+
+@pytest.fixture(scope="session")
 def tiny_dirs(tmp_path_factory):
     """A saved tiny random model of every supported family: {family: folder}."""
     root = tmp_path_factory.mktemp("tiny")

@@ -14,8 +14,8 @@ import torch
 from transformers import AutoModelForCausalLM
 
 
-def load_reference(path) -> torch.nn.Module:
-    return AutoModelForCausalLM.from_pretrained(path).eval()
+def load_reference(path, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
 
 
 # (decoder layers, attention, MLP, attention output projection, MLP down projection), the
@@ -143,19 +143,30 @@ def window(layer: int, w: int, n: int) -> range:
     return range(max(0, layer - w // 2), min(n, layer + (w + 1) // 2))
 
 
-def patch_grid(model, clean_ids, corrupt_ids, target, component, experiment, w=1):
-    """Scores [layers, positions] of the restore/ablate sweep, one forward per cell."""
+def _rows(model, layers):
+    return range(n_layers(model)) if layers is None else layers
+
+
+def _cols(ids, positions):
+    return range(len(ids)) if positions is None else [p % len(ids) for p in positions]
+
+
+def patch_grid(model, clean_ids, corrupt_ids, target, component, experiment, w=1, layers=None,
+               positions=None):
+    """Scores [layers, positions] of the restore/ablate sweep, one forward per cell (over the
+    given ``layers`` and ``positions`` only, when given)."""
     n = n_layers(model)
     restore = experiment == "restore"
     source = record_all(model, clean_ids if restore else corrupt_ids, component)
     base = corrupt_ids if restore else clean_ids
     return [[prob(model, base, target,
                   [(component, x, setter(pos, source[x][pos])) for x in window(layer, w, n)])
-             for pos in range(len(base))] for layer in range(n)]
+             for pos in _cols(base, positions)] for layer in _rows(model, layers)]
 
 
-def heads_grid(model, clean_ids, corrupt_ids, target, layer=None, position=-1):
-    """Restore single heads: [heads, positions] at ``layer``, or [layers, heads] at position."""
+def heads_grid(model, clean_ids, corrupt_ids, target, layer=None, position=-1, layers=None):
+    """Restore single heads: [heads, positions] at ``layer``, or [layers, heads] at position
+    (over ``layers``, default all)."""
     heads = n_heads(model)
     source = record_all(model, clean_ids, "head")
     pos_of = range(len(clean_ids)) if layer is not None else [position % len(clean_ids)]
@@ -167,7 +178,7 @@ def heads_grid(model, clean_ids, corrupt_ids, target, layer=None, position=-1):
 
     if layer is not None:
         return [[score(layer, p, h) for p in pos_of] for h in range(heads)]
-    return [[score(x, pos_of[0], h) for h in range(heads)] for x in range(n_layers(model))]
+    return [[score(x, pos_of[0], h) for h in range(heads)] for x in _rows(model, layers)]
 
 
 def noise_values(model, n_subject: int, samples: int, noise: float, seed: int) -> torch.Tensor:
@@ -179,9 +190,10 @@ def noise_values(model, n_subject: int, samples: int, noise: float, seed: int) -
 
 
 def noise_grid(model, ids, subject, target, component, w, samples=3, noise=3.0, seed=0,
-               sever=None, first=None):
+               sever=None, first=None, layers=None, positions=None):
     """Scores [layers, positions] of a noise trace: each cell averages ``samples`` runs (only
-    the first ``first`` of the ``samples`` draws, when given)."""
+    the first ``first`` of the ``samples`` draws, when given; over the given ``layers`` and
+    ``positions`` only, when given)."""
     n = n_layers(model)
     draws = noise_values(model, len(subject), samples, noise, seed)
     clean = record_all(model, ids, component)
@@ -200,7 +212,7 @@ def noise_grid(model, ids, subject, target, component, w, samples=3, noise=3.0, 
             total += prob(model, ids, target, edits, (subject, draws[s]))
         return total / used
 
-    return [[cell(layer, pos) for pos in range(len(ids))] for layer in range(n)]
+    return [[cell(layer, pos) for pos in _cols(ids, positions)] for layer in _rows(model, layers)]
 
 
 def neuron_scores(model, clean_ids, corrupt_ids, target, layer, position, neurons):

@@ -95,6 +95,38 @@ def test_plot_uses_rome_colours_and_starts_at_corrupt_score():
     assert effect_ax.images[0].norm.vmin == -effect_ax.images[0].norm.vmax
 
 
+def test_plot_scales_mean_the_same_in_every_plot():
+    """A grid of near-zero effects is drawn near white, not saturated (its scale runs to the
+    clean score, not to its own maximum); normalized effects are fixed to -1..1; the colour bar
+    names the target and the title the window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    weak = _grid(values=[[0.051, 0.052], [0.053, 0.05]], spec={"window": 6, "target": " Paris"})
+    ax = weak.plot()
+    norm = ax.images[0].norm
+    assert (norm.vmin, norm.vmax) == (pytest.approx(0.05), pytest.approx(0.95))
+    assert norm(0.053) < 0.01
+    assert ax.figure.axes[1].get_ylabel() == 'p(" Paris")'
+    assert ax.get_title() == "restored MLP, window 6"
+    normalized = weak.plot(values="normalized").images[0].norm
+    assert (normalized.vmin, normalized.vmax) == (-1.0, 1.0)
+    effect = weak.plot(values="effect").images[0].norm
+    assert effect.vmax == pytest.approx(0.009)  # 1% of the total effect (0.9) beats 0.003
+    ablated = _grid(experiment="ablate", values=[[0.9, 0.5], [0.1, 0.95]]).plot().images[0]
+    assert ablated.get_cmap().name == "Greens_r"
+    assert (ablated.norm.vmin, ablated.norm.vmax) == (pytest.approx(0.05), pytest.approx(0.95))
+
+
+def test_plot_of_a_deep_model_labels_every_kth_layer():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rows = [f"L{i}" for i in range(30)]
+    ax = _grid(values=np.full((30, 2), 0.5), row_labels=rows).plot()
+    assert [t.get_text() for t in ax.get_yticklabels()] == rows[::2]
+
+
 labels = st.text(min_size=0, max_size=12)
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

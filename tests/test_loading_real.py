@@ -113,13 +113,6 @@ def tied(module: torch.nn.Module) -> bool:
 
 
 @pytest.fixture(scope="session")
-def smollm2():
-    """SmolLM2-135M-Instruct through the default cache: dequantized on the first run on a
-    machine (about a minute), read from the cache after that."""
-    return tw.load_model("smollm2")
-
-
-@pytest.fixture(scope="session")
 def factlm_gguf(factlm, tmp_path_factory):
     return write_gguf(factlm, tmp_path_factory.mktemp("gguf") / "factlm.gguf")
 

@@ -14,7 +14,6 @@ import tracewidget as tw
 from tests.prompts import CLEAN, CORRUPT
 from tracewidget.tracing import prompts
 from tracewidget.widget import protocol
-from tracewidget.widget.payload import metric_label
 from tracewidget.widget.protocol import Status
 from tracewidget.widget.settings import default_subject, default_window
 
@@ -448,7 +447,7 @@ def test_status_is_one_type_with_the_protocol_fields(factlm):
 def test_metric_labels_name_the_tokens(factlm):
     grid = tw.patch(factlm, CLEAN, CORRUPT, " Paris", metric="logit_diff", foil=" Rome",
                     positions=[8], progress=False)
-    assert metric_label(grid) == 'logit(" Paris") - logit(" Rome")'
+    assert grid.axis_label() == 'logit(" Paris") - logit(" Rome")'
 
 
 def _held(model):

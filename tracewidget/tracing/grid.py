@@ -214,6 +214,17 @@ class EffectGrid:
         frame.index.name, frame.columns.name = self.row_name, self.col_name
         return frame
 
+    def axis_label(self) -> str:
+        """The metric's label with the actual tokens: 'p(" Paris")' for 'p(answer)', as ROME's
+        figures label their colour bars; unchanged while the target is not known yet."""
+        label = self.metric_label
+        for placeholder, key in (("(answer)", "target"), ("(target)", "target"),
+                                 ("(foil)", "foil")):
+            token = self.spec.get(key)
+            if token is not None:
+                label = label.replace(placeholder, f"({json.dumps(token)})")
+        return label
+
     def plot(self, ax: Any = None, values: str = "score") -> Any:
         """A static matplotlib heatmap in ROME's colours (see `tracewidget.views.static`)."""
         from tracewidget.views.static import plot_grid

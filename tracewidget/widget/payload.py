@@ -6,7 +6,6 @@ the grid itself) and sent side by side, so switching what is drawn needs no roun
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -38,7 +37,7 @@ def grid_payload(grid: EffectGrid, key: str, title: str, refinable: bool,
     return {
         "key": key, "title": title, "component": grid.component,
         "experiment": grid.experiment, "metric": grid.metric,
-        "metric_label": metric_label(grid), "row_name": grid.row_name,
+        "metric_label": grid.axis_label(), "row_name": grid.row_name,
         "col_name": grid.col_name, "row_labels": list(grid.row_labels),
         "col_labels": list(grid.col_labels), "subject": list(grid.subject),
         "rows": grid.shape[0], "cols": grid.shape[1],
@@ -49,18 +48,6 @@ def grid_payload(grid: EffectGrid, key: str, title: str, refinable: bool,
         "ci95": None if grid.ci95 is None else _float32(grid.ci95),
         "samples": grid.spec.get("samples"), "samples_done": grid.spec.get("samples_done"),
     }
-
-
-def metric_label(grid: EffectGrid) -> str:
-    """The metric's label with the actual tokens: 'p(" Paris")' for 'p(answer)', as ROME's
-    figures label their colour bars; unchanged while the target is not known yet."""
-    label = grid.metric_label
-    for placeholder, key in (("(answer)", "target"), ("(target)", "target"),
-                             ("(foil)", "foil")):
-        token = grid.spec.get(key)
-        if token is not None:
-            label = label.replace(placeholder, f"({json.dumps(token)})")
-    return label
 
 
 def _finite(x: float) -> float | None:

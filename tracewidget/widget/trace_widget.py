@@ -30,7 +30,7 @@ from tracewidget.tracing.sweep import CancelToken, SweepCancelled
 
 from . import protocol
 from .drilldown import Step, overview, refine
-from .payload import grid_payload, metric_label
+from .payload import grid_payload
 from .protocol import Status
 from .settings import (
     COMPONENTS,
@@ -532,7 +532,7 @@ class TraceWidget(anywidget.AnyWidget):
             target = computed[0].spec.get("target") if computed else None
             context = view.settings.context(target)
             if computed:
-                context.append(["metric", metric_label(computed[0])])
+                context.append(["metric", computed[0].axis_label()])
             self.views = [*self.views[:index],
                           {"title": view.step.title, "crumb": view.step.crumb,
                            "summary": view.summary, "context": context, "grids": payloads}]
