@@ -20,6 +20,14 @@ export const CHOICES = {
 };
 export const NUMBERS = ["window", "samples"];
 export const TEXTS = ["subject"];
+// Text fields are at least this many characters wide, and grow to show all of their text.
+const TEXT_SIZE = 14;
+
+/** Widen a text field to its whole text, so a subject is never shown cut ("Eiffel Tow").
+ * @param {HTMLInputElement} input */
+function fitText(input) {
+  input.size = Math.max(TEXT_SIZE, input.value.length + 1);
+}
 /** @type {Record<string, string>} */
 export const LABELS = {
   experiment: "experiment", component: "component", metric: "metric", window: "window",
@@ -75,8 +83,10 @@ export function createControls(doc, model, listen) {
         input.min = "1";
         input.step = "1";
       } else {
-        input.type = "text";
-        input.size = 14;
+        const text = /** @type {HTMLInputElement} */ (input);
+        text.type = "text";
+        text.size = TEXT_SIZE;
+        listen(text, "input", () => fitText(text));
       }
     }
     input.name = name;
@@ -117,6 +127,7 @@ export function createControls(doc, model, listen) {
         }
       }
       if (value != null && input.value !== String(value)) input.value = String(value);
+      if (TEXTS.includes(name)) fitText(/** @type {HTMLInputElement} */ (input));
     }
   }
 

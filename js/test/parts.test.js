@@ -89,6 +89,10 @@ test("controls: Enter applies a field, an unusable value is put back, draw follo
   inputs.subject.value = "  Eiffel Tower ";
   inputs.subject.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter" }));
   assert.equal(model.traits.subject, "Eiffel Tower");
+  model.traits.subject = "The Metropolitan Museum of Art";
+  draw();
+  assert.ok(inputs.subject.size > "The Metropolitan Museum of Art".length,
+    "the subject field shows all of a long subject");
   model.traits.experiment = "restore"; // Python put a failed switch back
   inputs.experiment.value = "noise";
   draw();

@@ -63,6 +63,10 @@ var CHOICES = {
 };
 var NUMBERS = ["window", "samples"];
 var TEXTS = ["subject"];
+var TEXT_SIZE = 14;
+function fitText(input) {
+  input.size = Math.max(TEXT_SIZE, input.value.length + 1);
+}
 var LABELS = {
   experiment: "experiment",
   component: "component",
@@ -111,8 +115,13 @@ function createControls(doc, model, listen) {
         input.min = "1";
         input.step = "1";
       } else {
-        input.type = "text";
-        input.size = 14;
+        const text = (
+          /** @type {HTMLInputElement} */
+          input
+        );
+        text.type = "text";
+        text.size = TEXT_SIZE;
+        listen(text, "input", () => fitText(text));
       }
     }
     input.name = name;
@@ -153,6 +162,10 @@ function createControls(doc, model, listen) {
         }
       }
       if (value != null && input.value !== String(value)) input.value = String(value);
+      if (TEXTS.includes(name)) fitText(
+        /** @type {HTMLInputElement} */
+        input
+      );
     }
   }
   return { element, draw, inputs };
