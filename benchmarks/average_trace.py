@@ -1,7 +1,7 @@
 """ROME's Figure 2: noise traces averaged over known facts by token role, on any model.
 
     python -m benchmarks.average_trace [--model factlm|smollm2|PATH] [--facts N] [--samples S]
-        [--window W] [--figure PATH] [--results PATH]
+        [--window W] [--components resid mlp attn] [--figure PATH] [--results PATH]
 
 For resid, mlp and attn it prints the average indirect effect (AIE) by token role and layer with
 95% intervals over facts, the peak (layer, effect) of each role and the time taken, and saves the
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, default=None,
                         help="where to save the figure (default: the model card's for factlm)")
     parser.add_argument("--results", type=Path, default=None, help="write the numbers as JSON")
+    parser.add_argument("--components", nargs="+", choices=COMPONENTS, default=list(COMPONENTS))
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -71,8 +72,9 @@ def main() -> None:
 
     results: dict = {"model": args.model, "n_layers": n_layers, "facts": len(facts),
                      "samples": args.samples, "window": window, "components": {}}
-    fig, axes = plt.subplots(2, 3, figsize=(16, 6.4), height_ratios=(1.1, 1))
-    for column, component in enumerate(COMPONENTS):
+    fig, axes = plt.subplots(2, len(args.components), figsize=(5.4 * len(args.components), 6.4),
+                             height_ratios=(1.1, 1), squeeze=False)
+    for column, component in enumerate(args.components):
         start = time.perf_counter()
         grid = tw.average_trace(model, facts, component=component,
                                 window=1 if component == "resid" else window,
@@ -83,10 +85,10 @@ def main() -> None:
         if args.results:
             args.results.write_text(json.dumps(results, indent=1))
         _draw(axes[:, column], grid, effects, component, window)
-    fig.suptitle(f"Average indirect effect over {len(facts)} facts, {args.model} "
-                 f"({args.samples} noise samples each; clean p = "
-                 f"{results['components']['resid']['clean']:.3f}, corrupted p = "
-                 f"{results['components']['resid']['corrupt']:.3f})")
+    first = results["components"][args.components[0]]
+    samples = f"{args.samples} noise sample{'s' if args.samples > 1 else ''} each"
+    fig.suptitle(f"Average indirect effect over {len(facts)} facts, {args.model} ({samples}; "
+                 f"clean p = {first['clean']:.3f}, corrupted p = {first['corrupt']:.3f})")
     fig.tight_layout()
     fig.savefig(figure, dpi=80)
     print(f"\nsaved {figure}" + (f" and {args.results}" if args.results else ""))
