@@ -8,6 +8,7 @@ without an error).
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -184,9 +185,15 @@ def test_keyboard_interrupt_while_waiting_leaves_the_model_usable(factlm):
     thread = threading.Thread(target=holder)
     thread.start()
     holding.wait(10)
-    threading.Timer(0.3, _thread.interrupt_main).start()
-    with pytest.raises(KeyboardInterrupt):
-        tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+    # Ctrl-C raises KeyboardInterrupt only under Python's default SIGINT handler, which a
+    # library loaded by an earlier test may have replaced (this test then failed in CI only)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        with pytest.raises(KeyboardInterrupt):
+            tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     release.set()
     thread.join(10)
     expected = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
