@@ -3,6 +3,7 @@
     python -m benchmarks.sweep_speed            # every case (about 10 minutes on 2 CPU cores)
     python -m benchmarks.sweep_speed --quick    # without the growth cases (d)
     python -m benchmarks.sweep_speed --only-gpt2 | --only-growth | --only-real
+    python -m benchmarks.sweep_speed --only-real --no-traces   # SmolLM2 overview and strips
 
 The naive loop is the seed tutorial's: one ``model.trace`` per cell (nnsight 0.8 API), full
 logits, clean activations recorded once. Each case prints the naive time, tracewidget's time, their
@@ -30,6 +31,8 @@ from transformers import GPT2Config, GPT2LMHeadModel
 import tracewidget as tw
 from tracewidget.models.architectures import block, main_tensor, shape, submodule
 from tracewidget.tracing.experiments import embedding_std, window_layers
+from tracewidget.tracing.reuse import RunCache, reusing
+from tracewidget.widget.settings import default_window
 
 CLEAN = "The Eiffel Tower is located in the city of"
 CORRUPT = "The Colosseum Tower is located in the city of"
@@ -231,18 +234,16 @@ def trace_flops(model, seq: int, first: int, window: int, component: str,
     return samples * total
 
 
-def real_model(peak: float) -> None:
-    """The real-model table: SmolLM2-135M, the Eiffel prompt, noise traces of 10 samples."""
+def real_model(peak: float, traces: bool = True) -> None:
+    """The real-model table: SmolLM2-135M, the Eiffel prompt: the widget's sweeps and noise
+    traces of 10 samples."""
     model = tw.load_model("smollm2")
     prompt = tw.tracing.prompts.tokenize(model.tokenizer, CLEAN, SUBJECT)
     seq, n = len(prompt.ids), shape(model).n_layers
     print(f"\nSmolLM2-135M: {n} layers x {shape(model).d_model} wide, prompt of {seq} tokens, "
           f"subject {[prompt.tokens[i] for i in prompt.subject]}")
-    start = time.perf_counter()
-    overview = tw.patch(model, CLEAN, CORRUPT, " Paris", align=True, progress=False)
-    print(f"resid restore overview ({overview.values.size} cells, aligned prompts): "
-          f"{time.perf_counter() - start:.2f} s")
-    for comp in ("resid", "mlp", "attn"):
+    widget_sweeps(model)
+    for comp in ("resid", "mlp", "attn") if traces else ():
         window = 1 if comp == "resid" else 10
         stamps: dict[int, float] = {}
         begin = time.perf_counter()
@@ -261,6 +262,33 @@ def real_model(peak: float) -> None:
               f"{stamps[1]:.2f} s, full {full:.2f} s, FLOP floor {floor:.2f} s "
               f"(full at {full / floor:.2f}x the floor); complete grids at {refined}; "
               f"p(' Paris') clean {grid.clean_score:.2f}, noised {grid.corrupt_score:.2f}")
+
+
+def widget_sweeps(model) -> None:
+    """What the widget runs on a real model: the overview, then a click's mlp and attn strips
+    (at the subject's last token and at the last token, the widget's default window), each
+    strip pair timed as a fresh engine call (recording both prompts) and as the widget runs it,
+    reusing the recordings the overview made (`RunCache`)."""
+    window = default_window(shape(model).n_layers)
+
+    def strips(col):
+        return [tw.patch(model, CLEAN, CORRUPT, " Paris", align=True, component=c,
+                         window=window, positions=[col], progress=False) for c in ("mlp", "attn")]
+
+    cache = RunCache()
+    with reusing(cache):
+        overview, seconds, _ = timed(lambda: tw.patch(model, CLEAN, CORRUPT, " Paris",
+                                                      align=True, progress=False))
+    print(f"resid restore overview ({overview.values.size} cells, aligned prompts): "
+          f"{seconds:.2f} s")
+    for col in (overview.subject[-1], overview.shape[1] - 1):
+        fresh, fresh_s, _ = timed(lambda col=col: strips(col))
+        with reusing(cache):
+            reused, reused_s, _ = timed(lambda col=col: strips(col))
+        same = all(np.array_equal(a.values, b.values) for a, b in zip(fresh, reused, strict=True))
+        print(f"click at {overview.col_labels[col]!r}: mlp + attn strips (window {window}) "
+              f"{fresh_s:.2f} s fresh, {reused_s:.2f} s reusing the overview's recordings "
+              f"(identical: {same})")
 
 
 def scaling() -> None:
@@ -351,11 +379,14 @@ def main() -> None:
     parser.add_argument("--only-attribution", action="store_true",
                         help="only the attribution preview's agreement with exact patching")
     parser.add_argument("--only-real", action="store_true",
-                        help="only the real-model table (SmolLM2-135M: overview, noise traces)")
+                        help="only the real-model table (SmolLM2-135M: overview, a click's "
+                        "strips, noise traces)")
+    parser.add_argument("--no-traces", action="store_true",
+                        help="in the real-model table, skip the noise traces")
     args = parser.parse_args()
     if args.only_real:
         torch.set_grad_enabled(False)
-        real_model(matmul_gflops())
+        real_model(matmul_gflops(), traces=not args.no_traces)
         return
     if args.only_attribution:
         attribution_agreement(40)

@@ -120,8 +120,9 @@ def test_gpt_neo_runs_on_the_nnsight_executor_only(tiny_models):
 
 
 def test_local_sweep_is_one_packed_forward_per_batch(factlm):
-    """The whole overview of the bundled model fits one packed batch: the sweep is the base run
-    and one forward (plus the two recording traces), not a forward per cell or per band."""
+    """The whole overview of the bundled model fits one packed batch: the sweep is one forward
+    after the recording of both prompts (one forward of two rows; the corrupt prompt's row is
+    the base run the batch starts from), not a forward per cell or per band."""
     forwards = []
     norm = factlm._module.transformer.ln_f
     handle = norm.register_forward_hook(lambda mod, args, out: forwards.append(args[0].shape))
@@ -133,11 +134,12 @@ def test_local_sweep_is_one_packed_forward_per_batch(factlm):
     finally:
         handle.remove()
     assert reports == [54]
-    # recording the clean and corrupt prompts, the base run, then one packed sequence holding
+    # recording the clean and corrupt prompts together, then one packed sequence holding
     # every run's tokens from its position on (the 6 cells of the shared "The" are one run)
     n = forwards[0][1]  # tokens in the prompt
-    assert len(forwards) == 4, forwards
-    assert forwards[3][:2] == (1, 6 * sum(n - p for p in range(1, n)) + 1), forwards
+    assert len(forwards) == 2, forwards
+    assert forwards[0][0] == 2, forwards
+    assert forwards[1][:2] == (1, 6 * sum(n - p for p in range(1, n)) + 1), forwards
 
 
 def test_aligned_prompts_of_different_lengths_agree_on_both_executors(factlm):

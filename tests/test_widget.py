@@ -413,8 +413,8 @@ def test_cancel_then_resume_gives_the_uninterrupted_grid(factlm):
     w.wait(60)
     assert w.status["state"] == "idle"
     exact = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
-    # float32 sums of other batch layouts differ in the last bits; a wrong cell would differ by
-    # orders of magnitude more
+    # float32 sums of other batch layouts (the widget reuses its recordings) differ in the last
+    # bits; a wrong cell would differ by orders of magnitude more
     assert np.allclose(w.grid.values, exact.values, rtol=1e-4, atol=1e-6)
     kept = np.isfinite(partial)
     assert np.array_equal(w.grid.values[kept], partial[kept])  # the kept cells, not recomputed

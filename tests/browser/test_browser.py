@@ -353,8 +353,8 @@ def test_click_during_a_sweep_then_cancel_and_resume(page, server):
     expect(root).to_have_attribute("data-state", "idle")
     overview = root.locator("rect.tracewidget-cell")
     expect(overview).to_have_count(54)
-    # 1 s a forward: time enough to queue two clicks behind the running one before its first
-    # cells arrive
+    # 1 s a forward: a click's first cells come a second after it (it records nothing: the
+    # widget reuses the overview's recordings), time enough to queue two clicks behind it
     _python(page, "DELAY.__setitem__(0, 1.0)")
     root.locator('rect.tracewidget-cell[data-row="1"][data-col="8"]').click()  # runs
     root.locator('rect.tracewidget-cell[data-row="1"][data-col="2"]').click()  # queued

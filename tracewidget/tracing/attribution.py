@@ -35,7 +35,7 @@ from .experiments import (
 from .grid import EffectGrid
 from .metrics import MetricFn
 from .plan import Run, Site
-from .sweep import CancelToken, ProgressFn, run_sweep
+from .sweep import CancelToken, ProgressFn, record, run_sweep
 
 ATTRIBUTION_COMPONENTS = ("resid", "mlp", "attn", "head")
 
@@ -53,11 +53,12 @@ def _first_order(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
                  metric: str | MetricFn, target: str | None, foil: str | None) -> FirstOrder:
     """One source forward, one base forward and one backward (see `FirstOrder`)."""
     chosen = executor_for(model)
-    source_acts, source_logits = chosen.record(prompt_ids(pair.source).unsqueeze(0), wanted)
+    source = record(model, prompt_ids(pair.source), wanted)
+    source_acts, source_logits = source.acts, source.logits
     # ablate patches the clean run, whose forward comes with the gradients below; it is run
     # first only when the default target (its top-1) is needed to bind the metric
     clean_logits = source_logits if pair.restore else None if target is not None else \
-        chosen.record(prompt_ids(pair.clean).unsqueeze(0), set())[1]
+        record(model, prompt_ids(pair.clean), set()).logits
     bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
     base_acts, grads, base_logits = chosen.gradients(prompt_ids(pair.base).unsqueeze(0),
                                                      wanted, bound)
@@ -66,7 +67,7 @@ def _first_order(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
     clean_score, corrupt_score = (source_score, base_score) if pair.restore else \
         (base_score, source_score)
     return FirstOrder(source_acts, base_acts, bound, target_text, clean_score, corrupt_score,
-                      grads, base_score)
+                      grads=grads, base_score=base_score)
 
 
 def attribution_patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
@@ -173,6 +174,7 @@ def patch_neurons(model: Any, clean: str, corrupt: str, target: str | None = Non
               "top_k": top_k, "experiment": experiment, "align": align, "subject": subject,
               "neurons": top,
               "attribution": [first.base_score + float(estimates[n]) for n in top]})
-    return run_sweep(model, prompt_ids(pair.base), runs, template, first.metric,
-                     batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                     progress=progress)
+    base = prompt_ids(pair.base)
+    return run_sweep(model, base, runs, template, first.metric, batch_size=batch_size,
+                     on_progress=on_progress, cancel=cancel, progress=progress,
+                     base=record(model, base, set()))

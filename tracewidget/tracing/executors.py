@@ -9,7 +9,9 @@ cost of a run in the runner's unit and the limit of a batch in that unit. `Execu
   portable one: any model nnsight runs, and the only one for ``remote=True`` (NDIF).
 * `LocalExecutor`: plain PyTorch hooks and packed batches (`local_executor`), in which a run
   costs only the tokens it computes. The fast one, for a model in this process whose attention
-  applies the packed batches' masks and whose family the tests verify it on.
+  applies the packed batches' masks and whose family the tests verify it on. Its recording of
+  the prompt a sweep patches is also the sweep's base run (a `Recording` carries it), so that
+  prompt runs once, not once to record and once more to start the batches from.
 
 Both compute the same numbers (the tests compare them with an independent reference on every
 family); attribution's backward pass runs through nnsight on both.
@@ -21,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -29,18 +32,38 @@ import torch
 from tracewidget.models.architectures import model_config, own_config, shape
 from tracewidget.models.loading import remote_setting
 
-from . import executor, local_executor
+from . import executor
 from .local_executor import (
     UNPACKABLE_FAMILIES,
     VERIFIED_FAMILIES,
     LocalRunner,
+    PromptRun,
     can_run_locally,
+    run_prompt,
 )
 from .plan import Noise, Patch, Run
 
 BatchRunner = Callable[[int, list[Patch]], torch.Tensor]
 """Runs a batch: ``(n_runs, patches) -> last-position logits [n_runs * repeats, vocab]``."""
-Recording = tuple[dict[tuple[str, int], torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A prompt run once per noise sample: the activations asked for
+    (``{(component, layer): [samples, seq, features]}``), the last-position logits
+    ``[samples, vocab]``, and, from the local executor, the whole run (`PromptRun`), from which
+    a sweep of the same prompt starts its batches instead of running the prompt again."""
+
+    acts: dict[tuple[str, int], torch.Tensor]
+    logits: torch.Tensor
+    run: PromptRun | None = None
+
+    def rows(self, group: range) -> Recording:
+        """The recording of rows ``group`` only (some noise samples, or one prompt of several
+        recorded together)."""
+        return Recording({key: a[group.start:group.stop] for key, a in self.acts.items()},
+                         self.logits[group.start:group.stop],
+                         None if self.run is None else self.run.rows(group))
 
 DEFAULT_MEMORY_BUDGET = 512 * 2**20
 PACKED_TOKENS = 512
@@ -59,13 +82,20 @@ class Executor(ABC):
     @abstractmethod
     def record(self, ids: torch.Tensor, wanted: set[tuple[str, int]],
                noise: Noise | None = None) -> Recording:
-        """One forward of ``ids`` (``[batch, seq]``): the activations ``wanted`` as
-        ``{(component, layer): [batch, seq, features]}`` and the last-position logits."""
+        """One forward of ``ids`` (``[seq]``), once per sample of ``noise``, recording the
+        activations ``wanted``."""
+
+    def record_all(self, prompts: list[torch.Tensor],
+                   wanted: set[tuple[str, int]]) -> list[Recording]:
+        """`record` of each of ``prompts`` (``[seq]`` each, without noise)."""
+        return [self.record(ids, wanted) for ids in prompts]
 
     @abstractmethod
-    def batch_runner(self, ids: torch.Tensor, noise: Noise | None, repeats: int) -> BatchRunner:
+    def batch_runner(self, ids: torch.Tensor, noise: Noise | None, repeats: int,
+                     base: Recording | None = None) -> BatchRunner:
         """The runner of one sweep's batches of ``ids`` (``[seq]``), each run ``repeats``
-        times (noise samples)."""
+        times (noise samples); ``base`` is that prompt's recording with the same noise, if
+        the sweep has one."""
 
     @abstractmethod
     def batch_limit(self, seq: int, repeats: int) -> int:
@@ -125,9 +155,13 @@ class NnsightExecutor(Executor):
 
     def record(self, ids: torch.Tensor, wanted: set[tuple[str, int]],
                noise: Noise | None = None) -> Recording:
-        return executor.record(self.model, ids, wanted, noise)
+        repeats = 1 if noise is None else noise.values.shape[0]
+        return Recording(*executor.record(self.model, ids[None].expand(repeats, -1), wanted,
+                                          noise))
 
-    def batch_runner(self, ids: torch.Tensor, noise: Noise | None, repeats: int) -> BatchRunner:
+    def batch_runner(self, ids: torch.Tensor, noise: Noise | None, repeats: int,
+                     base: Recording | None = None) -> BatchRunner:
+        # every batch row runs the whole prompt: there is no base run to start from
         return partial(executor.run_patched, self.model, ids, noise=noise, repeats=repeats)
 
     def batch_limit(self, seq: int, repeats: int) -> int:
@@ -144,10 +178,27 @@ class LocalExecutor(Executor):
 
     def record(self, ids: torch.Tensor, wanted: set[tuple[str, int]],
                noise: Noise | None = None) -> Recording:
-        return local_executor.record(self.model, ids, wanted, noise)
+        run = run_prompt(self.model, ids, wanted, noise)
+        return Recording(run.acts, run.logits, run)
 
-    def batch_runner(self, ids: torch.Tensor, noise: Noise | None, repeats: int) -> BatchRunner:
-        return LocalRunner(self.model, ids, noise, repeats)
+    def record_all(self, prompts: list[torch.Tensor],
+                   wanted: set[tuple[str, int]]) -> list[Recording]:
+        """Prompts of one length in one forward: the weights (the unembedding above all, for
+        a single row each) are streamed once for all of them."""
+        by_length: dict[int, list[int]] = {}
+        for i, ids in enumerate(prompts):
+            by_length.setdefault(len(ids), []).append(i)
+        out: dict[int, Recording] = {}
+        for group in by_length.values():
+            run = run_prompt(self.model, torch.stack([prompts[i] for i in group]), wanted)
+            for row, i in enumerate(group):
+                one = run.rows(range(row, row + 1))
+                out[i] = Recording(one.acts, one.logits, one)
+        return [out[i] for i in range(len(prompts))]
+
+    def batch_runner(self, ids: torch.Tensor, noise: Noise | None, repeats: int,
+                     base: Recording | None = None) -> BatchRunner:
+        return LocalRunner(self.model, ids, noise, repeats, None if base is None else base.run)
 
     def batch_limit(self, seq: int, repeats: int) -> int:
         return packed_tokens(self.model, seq, repeats)

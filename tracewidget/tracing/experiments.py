@@ -27,12 +27,20 @@ import torch
 from tracewidget.models.architectures import architecture, model_config, shape, submodule
 from tracewidget.models.loading import display_name, require_model
 
+from .executors import Recording
 from .grid import EXPERIMENTS, EffectGrid
 from .metrics import Metric, MetricFn, make_metric
 from .plan import LAYER_COMPONENTS, Noise, Run, Site
 from .prompts import Alignment, Prompt, PromptError, single_token, tokenize
 from .prompts import align as align_positions
-from .sweep import CancelToken, ProgressFn, record, run_by_samples, run_sweep
+from .sweep import (
+    CancelToken,
+    ProgressFn,
+    record,
+    record_all,
+    run_by_samples,
+    run_sweep,
+)
 
 ROME_WINDOW = 10
 
@@ -136,7 +144,8 @@ def grid_template(model: Any, metric: Metric, rows: list[str], cols: list[str], 
 @dataclass(frozen=True)
 class PairRecord:
     """Both prompts of an `Interchange`, run once: the activations of the *source* run (pasted
-    from) and the *base* run (patched), the bound metric, the target's text, and the scores."""
+    from) and the *base* run (patched), the bound metric, the target's text, the scores, and
+    the base prompt's `Recording` (the sweep starts its batches from it)."""
 
     source: dict[tuple[str, int], torch.Tensor]
     base: dict[tuple[str, int], torch.Tensor]
@@ -144,6 +153,7 @@ class PairRecord:
     target: str
     clean_score: float
     corrupt_score: float
+    base_run: Recording | None = None
 
     def template(self, model: Any, rows: list[str], cols: list[str], **fields: Any
                  ) -> EffectGrid:
@@ -155,12 +165,12 @@ class PairRecord:
 def record_pair(model: Any, pair: Interchange, wanted: set[tuple[str, int]],
                 metric: str | MetricFn, target: str | None, foil: str | None) -> PairRecord:
     """Run both prompts once, recording the activations ``wanted`` (see `PairRecord`)."""
-    clean_acts, clean_logits = record(model, prompt_ids(pair.clean).unsqueeze(0), wanted)
-    corrupt_acts, corrupt_logits = record(model, prompt_ids(pair.corrupt).unsqueeze(0), wanted)
-    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
-    source, base = (clean_acts, corrupt_acts) if pair.restore else (corrupt_acts, clean_acts)
-    return PairRecord(source, base, bound, target_text, float(bound(clean_logits)[0]),
-                      float(bound(corrupt_logits)[0]))
+    clean, corrupt = record_all(model, [prompt_ids(pair.clean), prompt_ids(pair.corrupt)],
+                                wanted)
+    bound, target_text = bind_metric(model, metric, target, foil, clean.logits)
+    source, base = (clean, corrupt) if pair.restore else (corrupt, clean)
+    return PairRecord(source.acts, base.acts, bound, target_text,
+                      float(bound(clean.logits)[0]), float(bound(corrupt.logits)[0]), base)
 
 
 def site_value(acts: dict[tuple[str, int], torch.Tensor], site: Site,
@@ -287,7 +297,7 @@ def patch(model: Any, clean: str, corrupt: str, target: str | None = None, *,
               "positions": cols, "align": align, "subject": subject})
     return run_sweep(model, prompt_ids(pair.base), runs, template, recorded.metric,
                      batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                     progress=progress, resume=resume)
+                     progress=progress, resume=resume, base=recorded.base_run)
 
 
 def embedding_std(model: Any, subjects: Any = None) -> float:
@@ -373,10 +383,12 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     wanted = {(component, layer) for row in layer_rows
               for layer in window_layers(row, window, n_layers)}
     ids = prompt_ids(prompt_p)
-    clean_acts, clean_logits = record(model, ids.unsqueeze(0), wanted)
+    clean = record(model, ids, wanted)
+    clean_acts, clean_logits = clean.acts, clean.logits
     severed = {(sever, layer) for layer in range(n_layers)} if sever else set()
-    corrupt_acts, corrupt_logits = record(model, ids.unsqueeze(0).expand(samples, -1).contiguous(),
-                                          severed, corruption)
+    # the noised run: its activations, its score, and the base run of every sample group
+    noised = record(model, ids, severed, corruption)
+    corrupt_acts, corrupt_logits = noised.acts, noised.logits
     bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
 
     def runs_of(group: range) -> list[Run]:
@@ -410,7 +422,7 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
               "sever": sever, "layers": layer_rows, "positions": cols})
     return run_by_samples(model, ids, runs_of, template, bound, corruption,
                           batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                          progress=progress, resume=resume)
+                          progress=progress, resume=resume, base=noised)
 
 
 def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None, *,
@@ -469,5 +481,5 @@ def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None,
               "subject": subject})
     return run_sweep(model, prompt_ids(pair.base), runs, template, recorded.metric,
                      batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                     progress=progress, resume=resume)
+                     progress=progress, resume=resume, base=recorded.base_run)
 

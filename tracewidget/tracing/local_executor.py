@@ -3,8 +3,11 @@
 For a model in this process it runs the Hugging Face module directly with PyTorch hooks and
 computes only what a patch can change:
 
-* **one base run per sweep.** The unpatched prompt (once per noise sample) is run a single time,
-  keeping every block's input and output and the keys and values of every token (`LocalRunner`).
+* **one base run per sweep, and it is the recording.** The unpatched prompt (once per noise
+  sample) is run a single time, keeping every block's input and output and the keys and values
+  of every token (`PromptRun`); that forward also records the activations the sweep pastes and
+  the prompt's score, so the prompt a sweep patches runs once, not once to record it and once
+  more to start the batches from.
 * **no token before a run's first patched position.** With causal attention nothing later
   changes them: their keys and values (noise included) come from the base run.
 * **no block below a run's first patched layer.** The blocks below it compute the same thing in
@@ -14,6 +17,7 @@ computes only what a patch can change:
   an attention mask lets a token see the base run's keys before its run's first position and its
   own run's tokens up to itself (`packing.attention_mask`). Every run thus computes exactly its own
   triangle of layers x tokens, and the weights are streamed once per batch, not once per run.
+  Each block hands the next one only the tokens that one computes (`_ragged`).
 * **the unembedding** is computed at each run's last token only.
 
 It writes exactly what the nnsight executor writes (`plan.write_patches` on the same values);
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -135,84 +140,118 @@ def _hooks(model: Any, plan: dict, noise: Noise | None = None) -> Iterator[None]
         yield
 
 
-def record(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]],
-           noise: Noise | None = None) -> tuple[dict[tuple[str, int], torch.Tensor], torch.Tensor]:
-    """`executor.record` with plain hooks: one forward of ``ids`` (``[batch, seq]``), the
-    activations ``wanted`` as ``{(component, layer): [batch, seq, features]}`` and the
-    last-position logits."""
-    module = hf_module(model)
-    batch = ids.shape[0]
-    saved: dict[tuple[str, int], torch.Tensor] = {}
-    with exclusive(model), ExitStack() as stack:
-        for component, layer in wanted:
-            def keep(x, key=(component, layer)):
-                saved[key] = main_tensor(x, batch).clone()
-            stack.callback(_at_site(module, component, layer, keep).remove)
-        with torch.no_grad(), _hooks(model, {}, noise):
-            out = module(input_ids=ids.to(next(module.parameters()).device), logits_to_keep=1)
-    return saved, out.logits[:, -1]
-
-
 @dataclass(frozen=True)
-class _Base:
-    """The unpatched run(s), flattened to ``[samples * seq, ...]`` (sample-major): the first
-    block's input, every block's output, and every layer's keys and values
-    (``[1, kv_heads, samples * seq, head_dim]``)."""
+class PromptRun:
+    """Rows of one length run unpatched and kept whole: a prompt once per noise sample, or
+    several prompts at once. Per row: the first block's input, every block's output and every
+    layer's keys and values, flattened to ``[rows * seq, ...]`` (row-major; keys and values
+    ``[1, kv_heads, rows * seq, head_dim]``), the activations asked for
+    (``{(component, layer): [rows, seq, features]}``) and the last-position logits
+    ``[rows, vocab]`` (None when the run was made only to be a sweep's base run, which needs
+    no unembedding).
 
+    It is both a recording (the values a sweep pastes, and the scores of the prompt) and the
+    base run the packed batches of a sweep of the prompt start from, so one forward serves
+    both."""
+
+    seq: int
     inputs: torch.Tensor
     states: list[torch.Tensor]
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
+    acts: dict[tuple[str, int], torch.Tensor]
+    logits: torch.Tensor | None
+
+    @property
+    def repeats(self) -> int:
+        return self.inputs.shape[0] // self.seq
+
+    def rows(self, group: range) -> PromptRun:
+        """The run of rows ``group`` only (views, no copy): one prompt of several run
+        together, or the base run of a sweep of some noise samples."""
+        flat = slice(group.start * self.seq, group.stop * self.seq)
+        return PromptRun(self.seq, self.inputs[flat], [s[flat] for s in self.states],
+                         [k[:, :, flat] for k in self.keys], [v[:, :, flat] for v in self.values],
+                         {key: a[group.start:group.stop] for key, a in self.acts.items()},
+                         None if self.logits is None else self.logits[group.start:group.stop])
+
+
+def run_prompt(model: Any, ids: torch.Tensor, wanted: AbstractSet[tuple[str, int]] = frozenset(),
+               noise: Noise | None = None, logits: bool = True) -> PromptRun:
+    """One forward kept as a `PromptRun` with the activations ``wanted``: of ``ids``
+    (``[seq]``) once per sample of ``noise``, or of several prompts of one length
+    (``[rows, seq]``, without noise). With ``logits=False`` the model runs without its head."""
+    module = hf_module(model)
+    blocks = submodule(module, architecture(model).blocks)
+    batch = ids.to(next(module.parameters()).device)
+    if batch.ndim == 1:
+        batch = batch[None].expand(1 if noise is None else noise.values.shape[0], -1)
+    elif noise is not None:
+        raise ValueError("noise is drawn for one prompt: pass its ids as [seq]")
+    repeats, seq = batch.shape
+    flat: dict[Any, torch.Tensor] = {}
+    acts: dict[tuple[str, int], torch.Tensor] = {}
+
+    def keep(key: Any, tensor: torch.Tensor) -> None:
+        flat[key] = main_tensor(tensor, repeats).reshape(repeats * seq, -1).clone()
+
+    def keep_site(key: tuple[str, int], tensor: torch.Tensor) -> None:
+        acts[key] = main_tensor(tensor, repeats).clone()
+
+    cache = DynamicCache()  # plain layers keep every token's keys, windows or not
+    # a block's output is its layer's resid: the states are kept, not recorded twice
+    sites = {(c, x) for c, x in wanted if c != "resid"}
+    with exclusive(model), ExitStack() as stack:
+        stack.callback(blocks[0].register_forward_pre_hook(
+            lambda mod, args: keep("inputs", args[0])).remove)
+        for k, blk in enumerate(blocks):
+            stack.callback(blk.register_forward_hook(
+                lambda mod, args, out, k=k: keep(k, out)).remove)
+        for component, layer in sites:
+            stack.callback(_at_site(module, component, layer,
+                                    partial(keep_site, (component, layer))).remove)
+        # without the head when the logits are not wanted: the unembedding is costly
+        body = module if logits else module.base_model
+        extra = {"logits_to_keep": 1} if logits else {}
+        with torch.no_grad(), _hooks(model, {}, noise):
+            out = body(input_ids=batch, use_cache=True, **{_cache_argument(body): cache},
+                       **extra)
+    states = [flat[k] for k in range(len(blocks))]
+    acts.update({("resid", x): states[x].view(repeats, seq, -1)
+                 for c, x in wanted if c == "resid"})
+
+    def packed(kv: torch.Tensor) -> torch.Tensor:  # [rows, heads, seq, d] -> packed
+        return kv.transpose(0, 1).reshape(1, kv.shape[1], repeats * seq, kv.shape[-1])
+
+    return PromptRun(seq, flat["inputs"], states, [packed(layer.keys) for layer in cache.layers],
+                     [packed(layer.values) for layer in cache.layers], acts,
+                     out.logits[:, -1] if logits else None)
 
 
 class LocalRunner:
     """Runs the batches of one sweep of ``ids`` (with ``noise`` and ``repeats`` noise samples).
 
-    The base run is computed once, when the first batch needs it; each batch then costs one
-    packed forward of the tokens and blocks its runs change. Calling the runner is
+    The batches start from ``base``, the sweep's prompt already run (its recording, see
+    `PromptRun`), or else from a base run made when the first batch needs it; each batch then
+    costs one packed forward of the tokens and blocks its runs change. Calling the runner is
     `executor.run_patched` for this sweep: same patches, same result.
     """
 
     def __init__(self, model: Any, ids: torch.Tensor, noise: Noise | None = None,
-                 repeats: int = 1) -> None:
+                 repeats: int = 1, base: PromptRun | None = None) -> None:
+        if base is not None and (base.seq != len(ids) or base.repeats != repeats):
+            raise ValueError(f"the base run holds {base.repeats} x {base.seq} tokens, the "
+                             f"sweep {repeats} x {len(ids)}")
         self.model, self.noise, self.repeats = model, noise, repeats
         self.module = hf_module(model)
         self.ids = ids.to(next(self.module.parameters()).device)
         self.blocks = submodule(self.module, architecture(model).blocks)
         self.windows = [sliding_window(model, k) for k in range(len(self.blocks))]
-        self._base_run: _Base | None = None
+        self._base_run = base
 
-    def _base(self) -> _Base:
+    def _base(self) -> PromptRun:
         if self._base_run is None:
-            repeats, seq = self.repeats, len(self.ids)
-            seen: dict[Any, torch.Tensor] = {}
-
-            def keep(key: Any, tensor: torch.Tensor) -> None:
-                seen[key] = main_tensor(tensor, repeats).reshape(repeats * seq, -1).clone()
-
-            cache = DynamicCache()  # plain layers keep every token's keys, windows or not
-            with exclusive(self.model):
-                handles = [self.blocks[0].register_forward_pre_hook(
-                    lambda mod, args: keep("inputs", args[0]))]
-                handles += [blk.register_forward_hook(lambda mod, args, out, k=k: keep(k, out))
-                            for k, blk in enumerate(self.blocks)]
-                try:
-                    # the model without its head: the base run's logits are not needed
-                    body = self.module.base_model
-                    with torch.no_grad(), _hooks(self.model, {}, self.noise):
-                        body(input_ids=self.ids[None].expand(repeats, -1), use_cache=True,
-                             **{_cache_argument(body): cache})
-                finally:
-                    for handle in handles:
-                        handle.remove()
-
-            def flat(kv: torch.Tensor) -> torch.Tensor:  # [samples, heads, seq, d] -> packed
-                return kv.transpose(0, 1).reshape(1, kv.shape[1], repeats * seq, kv.shape[-1])
-
-            self._base_run = _Base(
-                seen["inputs"], [seen[k] for k in range(len(self.blocks))],
-                [flat(layer.keys) for layer in cache.layers],
-                [flat(layer.values) for layer in cache.layers])
+            self._base_run = run_prompt(self.model, self.ids, noise=self.noise, logits=False)
         return self._base_run
 
     def _pack(self, n_runs: int, patches: list[Patch]) -> Packing:
@@ -258,24 +297,29 @@ class LocalRunner:
 
 
 @contextmanager
-def _ragged(blocks: Any, active: list[int], base: _Base, gathered: torch.Tensor,
+def _ragged(blocks: Any, active: list[int], base: PromptRun, gathered: torch.Tensor,
             masks: dict[int | None, torch.Tensor], windows: list[int | None]) -> Iterator[None]:
     """Make block ``k`` compute only the packed sequence's first ``active[k]`` tokens (the runs
-    that start at or below it), with its own attention mask; the other tokens output the base
-    run's state at their position and sample without computing. Block 0 reads the base run's
-    input (embeddings, noise included). Block outputs are tensors under transformers 5.
+    that start at or below it), with its own attention mask, and hand the next block only the
+    tokens it computes: its own, then the base run's state (at their position and sample) for
+    the tokens of the runs that start at the next block. Block 0 reads the base run's input
+    (embeddings, noise included); the last block hands on every token. Each token's base state
+    is thus gathered once, not copied through every block. Block outputs are tensors under
+    transformers 5.
     """
     passed = masks[windows[0]]
+    total = len(gathered)
+    hands_on = [*active[1:], total]  # the tokens block k's output must hold
 
     def ragged_forward(hidden: torch.Tensor, *args: Any, k: int, compute: Any,
                        **kwargs: Any) -> torch.Tensor:
-        computed, total = active[k], hidden.shape[1]
+        computed, needed = active[k], hands_on[k]
         states = base.states[k]  # on block k's device (models may be split over devices)
-        rest = states[gathered[computed:].to(states.device)][None]
+        rest = states[gathered[computed:needed].to(states.device)][None]
         if computed == 0:
             return rest
         if k == 0:
-            hidden = base.inputs[gathered.to(base.inputs.device)][None].to(hidden)
+            hidden = base.inputs[gathered[:computed].to(base.inputs.device)][None].to(hidden)
         mask = masks[windows[k]][:, :, :computed, :base.keys[k].shape[2] + computed]
 
         def cut(value: Any) -> Any:
@@ -290,9 +334,8 @@ def _ragged(blocks: Any, active: list[int], base: _Base, gathered: torch.Tensor,
                 return type(value)(cut(v) for v in value)
             return value
 
-        head = compute(hidden[:, :computed], *cut(args), **{key: cut(v) for key, v in
-                                                             kwargs.items()})
-        return head if computed == total else torch.cat([head, rest.to(head.device)], 1)
+        head = compute(hidden, *cut(args), **{key: cut(v) for key, v in kwargs.items()})
+        return head if computed == needed else torch.cat([head, rest.to(head.device)], 1)
 
     # nnsight may have put a forward of its own on the instance: put back whatever was there
     before = [blk.__dict__.get("forward") for blk in blocks]

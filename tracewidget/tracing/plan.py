@@ -63,11 +63,14 @@ class Run:
 
     @property
     def start(self) -> tuple[int, int]:
-        """The first patched position and layer ((0, 0) without patches): batches are made of
-        runs in this order, so that runs that share their computation sit together."""
+        """The first patched layer and position ((0, 0) without patches). Batches are made of
+        runs in this order, layer first, so that a batch's runs start at nearby blocks: it
+        computes no block below its first run's, and each block it computes holds most of its
+        tokens (each streamed weight multiplies many rows). Position first, every batch would
+        run every block, the lower ones for a few tokens each (a third slower on SmolLM2)."""
         sites = [site for site, _ in self.patches]
-        return (min((s.position for s in sites), default=0),
-                min((s.layer for s in sites), default=0))
+        return (min((s.layer for s in sites), default=0),
+                min((s.position for s in sites), default=0))
 
     def first_token(self, seq: int) -> int:
         """See the module function `first_token`."""

@@ -20,7 +20,8 @@ import torch
 
 from tracewidget.models.sharing import reporting_waits
 
-from .executors import executor_for
+from . import reuse
+from .executors import Recording, executor_for
 from .grid import EffectGrid
 from .metrics import Metric
 from .plan import Noise, Patch, Run
@@ -29,10 +30,18 @@ ProgressFn = Callable[[int, int, EffectGrid], None]
 
 
 def record(model: object, ids: torch.Tensor, wanted: set[tuple[str, int]],
-           noise: Noise | None = None) -> tuple[dict[tuple[str, int], torch.Tensor], torch.Tensor]:
-    """One forward of ``ids`` (``[batch, seq]``) on the executor sweeps of ``model`` use (see
-    `Executor.record`)."""
-    return executor_for(model).record(ids, wanted, noise)
+           noise: Noise | None = None) -> Recording:
+    """One forward of ``ids`` (``[seq]``, once per noise sample) on the executor sweeps of
+    ``model`` use (see `Executor.record`), or its recording from the `RunCache` in use
+    (`reusing`)."""
+    return reuse.record(executor_for(model), ids, wanted, noise)
+
+
+def record_all(model: object, prompts: list[torch.Tensor],
+               wanted: set[tuple[str, int]]) -> list[Recording]:
+    """`record` of each of ``prompts`` (without noise); the local executor runs the prompts
+    of one length in one forward."""
+    return reuse.record_all(executor_for(model), prompts, wanted)
 
 
 class SweepCancelled(Exception):
@@ -58,7 +67,7 @@ class CancelToken:
 
 
 def batches(runs: list[Run], limit: int, cost: Callable[[Run], int]) -> list[list[Run]]:
-    """Split ``runs``, in order of their first patched position and layer, into batches whose
+    """Split ``runs``, in order of their first patched layer and position, into batches whose
     ``cost`` (rows for the nnsight executor, packed tokens for the local one) adds up to at
     most ``limit`` (a run that alone costs more gets a batch of its own)."""
     out: list[list[Run]] = []
@@ -137,9 +146,11 @@ def sweep_scores(model: object, ids: torch.Tensor, runs: list[Run], shape: tuple
                  batch_size: int | None = None,
                  on_batch: Callable[[int, np.ndarray], None] | None = None,
                  cancel: CancelToken | None = None,
-                 computed: np.ndarray | None = None) -> np.ndarray:
+                 computed: np.ndarray | None = None,
+                 base: Recording | None = None) -> np.ndarray:
     """The scores ``[rows, cols, repeats]`` of ``runs`` (one per noise sample), computed in
-    batches; ``on_batch(cells_filled, scores)`` follows each batch. A cancelled sweep raises
+    batches from ``base`` (the recording of ``ids`` with ``noise``, when the caller has one);
+    ``on_batch(cells_filled, scores)`` follows each batch. A cancelled sweep raises
     `_Stopped` with the scores so far (NaN where not computed). Batches whose cells are all
     ``computed`` (a mask: the cells of a cancelled sweep) are skipped; the others are the same
     batches as in an uninterrupted sweep, so a resumed sweep computes the same numbers.
@@ -150,7 +161,7 @@ def sweep_scores(model: object, ids: torch.Tensor, runs: list[Run], shape: tuple
     """
     scores = np.full((*shape, repeats), math.nan)
     chosen, seq = executor_for(model), len(ids)
-    runner = chosen.batch_runner(ids, noise, repeats)
+    runner = chosen.batch_runner(ids, noise, repeats, base)
     limit = chosen.batch_limit(seq, repeats) if batch_size is None else batch_size
 
     def cost(run: Run) -> int:
@@ -197,10 +208,12 @@ def sweep_scores(model: object, ids: torch.Tensor, runs: list[Run], shape: tuple
 def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: EffectGrid,
               metric: Metric, *, batch_size: int | None = None,
               on_progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-              progress: bool | None = None, resume: EffectGrid | None = None) -> EffectGrid:
-    """Execute ``runs`` (see `sweep_scores`) and return ``template`` filled with their scores,
-    reporting each batch to ``on_progress`` and a progress bar. With ``resume`` (the partial
-    grid of the same sweep, cancelled), its computed cells are kept and only the others run."""
+              progress: bool | None = None, resume: EffectGrid | None = None,
+              base: Recording | None = None) -> EffectGrid:
+    """Execute ``runs`` (see `sweep_scores`, and there ``base``) and return ``template`` filled
+    with their scores, reporting each batch to ``on_progress`` and a progress bar. With
+    ``resume`` (the partial grid of the same sweep, cancelled), its computed cells are kept and
+    only the others run."""
     values = np.full(template.shape, math.nan)
     total = len(runs)
     if check_resume(template, resume) is not None:
@@ -224,7 +237,7 @@ def run_sweep(model: object, ids: torch.Tensor, runs: list[Run], template: Effec
 
         try:
             sweep_scores(model, ids, runs, template.shape, metric, batch_size=batch_size,
-                         on_batch=on_batch, cancel=cancel, computed=computed)
+                         on_batch=on_batch, cancel=cancel, computed=computed, base=base)
         except _Stopped:
             raise SweepCancelled(template.with_values(values)) from None
     return template.with_values(values)
@@ -262,7 +275,8 @@ def run_by_samples(model: object, ids: torch.Tensor, runs_of: Callable[[range], 
                    template: EffectGrid, metric: Metric, noise: Noise, *,
                    batch_size: int | None = None, on_progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None, progress: bool | None = None,
-                   resume: EffectGrid | None = None) -> EffectGrid:
+                   resume: EffectGrid | None = None,
+                   base: Recording | None = None) -> EffectGrid:
     """A noise sweep that fills by samples: the mean over the samples so far is a complete
     grid after the first one (``spec["samples_done"]`` says how many, ``ci95`` how far the
     mean may still move), refined by `sample_groups` until all ``noise`` samples are in.
@@ -271,7 +285,8 @@ def run_by_samples(model: object, ids: torch.Tensor, runs_of: Callable[[range], 
     sample). Partial grids handed to ``on_progress`` are the complete mean of the samples done
     (during the first sample: its cells so far); a cancelled sweep raises `SweepCancelled` with
     that grid, and ``resume`` continues it. The result is the mean over every sample, as if all
-    ran at once.
+    ran at once. ``base`` is the recording of ``ids`` with every sample of ``noise``: each group
+    starts from its samples' rows of it.
     """
     samples = noise.values.shape[0]
     shape_ = template.shape
@@ -318,7 +333,8 @@ def run_by_samples(model: object, ids: torch.Tensor, runs_of: Callable[[range], 
                     model, ids, runs, shape_, metric, noise=Noise(
                         noise.positions, noise.values[group.start:group.stop]),
                     repeats=len(group), batch_size=batch_size, on_batch=on_batch,
-                    cancel=cancel, computed=~np.isnan(first_cells) if group.start == 0 else None)
+                    cancel=cancel, computed=~np.isnan(first_cells) if group.start == 0 else None,
+                    base=None if base is None else base.rows(group))
             except _Stopped as stop:
                 raise SweepCancelled(current(stop.scores)) from None
             if group.start == 0:

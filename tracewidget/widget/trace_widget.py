@@ -26,6 +26,7 @@ from tracewidget.models.loading import display_name
 from tracewidget.models.sharing import reporting_waits
 from tracewidget.tracing.grid import EffectGrid
 from tracewidget.tracing.metrics import METRICS
+from tracewidget.tracing.reuse import RunCache, reusing
 from tracewidget.tracing.sweep import CancelToken, SweepCancelled
 
 from . import protocol
@@ -141,6 +142,8 @@ class TraceWidget(anywidget.AnyWidget):
         self._worker_busy = False
         self._idle = threading.Event()
         self._idle.set()
+        # the recordings of the overview's prompts, reused by the sweeps of its clicks
+        self._runs = RunCache()
         self.on_msg(self._on_message)
         self.observe(self._controls_changed, list(CONTROLS))
         if autorun:
@@ -368,7 +371,8 @@ class TraceWidget(anywidget.AnyWidget):
                 continue
             self._set_status(pending="", clicked=self._clicked(job, queued=False))
             try:
-                with reporting_waits(self._report_wait, activity="a TraceWidget sweep"):
+                with reporting_waits(self._report_wait, activity="a TraceWidget sweep"), \
+                        reusing(self._runs):
                     future.set_result(self._execute(job, token))
             except SweepCancelled as stop:
                 future.set_exception(stop)
@@ -401,6 +405,7 @@ class TraceWidget(anywidget.AnyWidget):
             return self._resume(token)
         self._resume_point = None  # another job: the cancelled view is no longer resumable
         if job.kind == "overview":
+            self._runs.clear()  # a new overview records afresh (e.g. after editing weights)
             settings = self._settings
             view = _View(overview(settings), settings, [], [])
             return self._run_step(view, 0, token)
