@@ -30,7 +30,7 @@ import numpy as np
 import tracewidget as tw
 from tracewidget.models.architectures import shape
 from tracewidget.models.factlm import WEIGHTS_DIR
-from tracewidget.widget.settings import default_window
+from tracewidget.tracing import default_window
 
 COMPONENTS = ("resid", "mlp", "attn")
 COLOURS = {"resid": "Purples", "mlp": "Greens", "attn": "Reds"}

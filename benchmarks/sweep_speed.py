@@ -30,9 +30,9 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 import tracewidget as tw
 from tracewidget.models.architectures import block, main_tensor, shape, submodule
+from tracewidget.tracing import default_window
 from tracewidget.tracing.experiments import embedding_std, window_layers
 from tracewidget.tracing.reuse import RunCache, reusing
-from tracewidget.widget.settings import default_window
 
 CLEAN = "The Eiffel Tower is located in the city of"
 CORRUPT = "The Colosseum Tower is located in the city of"

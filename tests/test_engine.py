@@ -186,3 +186,10 @@ def test_effect_signs_of_restore_and_ablate(factlm):
 def test_default_target_is_models_top1(factlm):
     g = tw.noise_trace(factlm, CLEAN, SUBJECT, samples=2, progress=False)
     assert g.spec["target"] == " Paris"
+
+
+def test_noise_trace_windows_default_to_the_widgets_fraction_of_the_depth(factlm):
+    # a fixed 10 covered all 6 layers of the bundled model: every row restored the same window
+    g = tw.noise_trace(factlm, CLEAN, SUBJECT, " Paris", component="mlp", samples=1,
+                       positions=[-1], progress=False)
+    assert g.spec["window"] == tw.tracing.default_window(6) == 1

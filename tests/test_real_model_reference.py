@@ -25,8 +25,7 @@ import torch
 import tracewidget as tw
 from tests import reference as ref
 from tests.prompts import CLEAN, SUBJECT, token_ids
-from tracewidget.tracing import use_executor
-from tracewidget.widget.settings import default_window
+from tracewidget.tracing import default_window, use_executor
 
 # Same token length as CLEAN on SmolLM2's tokenizer (10 tokens), differing at the subject.
 CORRUPT = "The Space Needle is located in the city of"

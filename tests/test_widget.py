@@ -12,10 +12,10 @@ import pytest
 
 import tracewidget as tw
 from tests.prompts import CLEAN, CORRUPT
-from tracewidget.tracing import prompts
+from tracewidget.tracing import default_window, prompts
 from tracewidget.widget import protocol
 from tracewidget.widget.protocol import Status
-from tracewidget.widget.settings import default_subject, default_window
+from tracewidget.widget.settings import default_subject
 
 
 def _widget(factlm, **kwargs):

@@ -6,7 +6,14 @@ No widgets here: the widget and the functional API both call these functions.
 from .attribution import attribution_patch, patch_neurons
 from .averages import ROLES, average_trace, token_roles
 from .executors import EXECUTORS, executor_for, use_executor
-from .experiments import embedding_std, noise_trace, patch, patch_heads, window_layers
+from .experiments import (
+    default_window,
+    embedding_std,
+    noise_trace,
+    patch,
+    patch_heads,
+    window_layers,
+)
 from .grid import EffectGrid, GridFormatError
 from .metrics import METRICS, MetricError
 from .plan import Site
@@ -26,6 +33,7 @@ __all__ = [
     "SweepCancelled",
     "attribution_patch",
     "average_trace",
+    "default_window",
     "embedding_std",
     "executor_for",
     "noise_trace",

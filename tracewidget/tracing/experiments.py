@@ -42,7 +42,17 @@ from .sweep import (
     run_sweep,
 )
 
-ROME_WINDOW = 10
+# ROME restored windows of 10 layers in GPT-2 XL, which has 48.
+ROME_WINDOW, ROME_LAYERS = 10, 48
+
+
+def default_window(n_layers: int) -> int:
+    """ROME's window scaled to the model's depth: the same fraction (10 of 48 layers, about a
+    fifth), rounded, at least 1. It is 10 for a 48-layer model; a fixed 10 would cover every
+    layer of a model of 10 layers or fewer (each row the same solid bar), while a fifth of the
+    depth keeps the rows telling layers apart: 1 for the bundled 6-layer model, 6 for 30 layers.
+    """
+    return max(1, int(n_layers * ROME_WINDOW / ROME_LAYERS + 0.5))
 
 
 def model_name(model: Any) -> str:
@@ -354,7 +364,8 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     ``noise=3``) or ``noise`` itself with ``absolute=True``. ``samples`` noised copies are drawn
     once from ``seed``, so every cell sees the same draws; a cell's score is the metric averaged
     over them. Each cell restores the clean ``component`` at its token: ``resid`` at one layer,
-    ``mlp``/``attn`` over ``window`` layers (default 10 for them, L-5 .. L+4, as ROME).
+    ``mlp``/``attn`` over ``window`` layers around it (default `default_window`: ROME's 10 of
+    GPT-2 XL's 48 layers, scaled to the model's depth).
 
     ``sever="mlp"`` (or ``"attn"``) is ROME's severed-path experiment: while a ``resid`` cell
     restores layer L at token t, that component's outputs at token t in every later layer are
@@ -371,7 +382,9 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     """
     require_model(model)
     check_component(component, LAYER_COMPONENTS)
-    window = (1 if component == "resid" else ROME_WINDOW) if window is None else window
+    n_layers = shape(model).n_layers
+    if window is None:
+        window = 1 if component == "resid" else default_window(n_layers)
     check_window(window)
     if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):
         raise ValueError("sever must be 'mlp' or 'attn' and applies to component='resid'")
@@ -379,7 +392,6 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     layer_rows = check_layers(model, layers)
     cols = check_columns(positions, len(prompt_p), prompt_p.tokens)
     corruption = _noise(model, prompt_p, samples, noise, absolute, seed)
-    n_layers = shape(model).n_layers
     wanted = {(component, layer) for row in layer_rows
               for layer in window_layers(row, window, n_layers)}
     ids = prompt_ids(prompt_p)

@@ -25,19 +25,6 @@ EXPERIMENTS = (*PATCHING_EXPERIMENTS, "noise")
 COMPONENTS = LAYER_COMPONENTS
 # The settings the toolbar shows; changing one reruns the overview.
 CONTROLS = ("experiment", "component", "metric", "window", "samples", "subject")
-# ROME restored windows of 10 layers in GPT-2 XL, which has 48.
-ROME_WINDOW, ROME_LAYERS = 10, 48
-
-
-def default_window(n_layers: int) -> int:
-    """ROME's window scaled to the model's depth: the same fraction (10 of 48 layers, about a
-    fifth), rounded, at least 1. It is 10 for a 48-layer model; a fixed 10 would cover every
-    layer of a model of 10 layers or fewer (each row the same solid bar), while a fifth of the
-    depth keeps the rows telling layers apart: 1 for the bundled 6-layer model, 6 for 30 layers.
-    """
-    return max(1, int(n_layers * ROME_WINDOW / ROME_LAYERS + 0.5))
-
-
 def default_subject(model: Any, clean: str, corrupt: str | None, align: bool) -> str | None:
     """The words where the clean and corrupt prompts differ (the tokens the corruption
     changed), as the noise trace's subject; None when they cannot be found in the clean text."""

@@ -24,6 +24,7 @@ import traitlets
 from tracewidget.models.architectures import shape
 from tracewidget.models.loading import display_name
 from tracewidget.models.sharing import reporting_waits
+from tracewidget.tracing.experiments import default_window
 from tracewidget.tracing.grid import EffectGrid
 from tracewidget.tracing.metrics import METRICS
 from tracewidget.tracing.reuse import RunCache, reusing
@@ -39,7 +40,6 @@ from .settings import (
     EXPERIMENTS,
     Settings,
     default_subject,
-    default_window,
 )
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -88,7 +88,7 @@ class TraceWidget(anywidget.AnyWidget):
     With ``preview=True`` each view of restore and ablate (overview, strips, heads) first shows
     an attribution-patching estimate (one backward pass), drawn faded, which exact cells replace
     as they arrive. ``window`` defaults to ROME's 10 of 48 layers scaled to the model's depth
-    (`settings.default_window`); the subject field defaults to the words where the clean and
+    (`tracing.default_window`); the subject field defaults to the words where the clean and
     corrupt prompts differ, so switching to a noise trace needs nothing typed.
     """
 
