@@ -12,6 +12,7 @@ import tracewidget as tw
 from tests import reference as ref
 from tests.prompts import CLEAN, CORRUPT, SUBJECT, token_ids
 from tracewidget.models.factlm import WEIGHTS_DIR
+from tracewidget.tracing import ROLES
 from tracewidget.tracing.sweep import sample_groups
 
 
@@ -90,6 +91,71 @@ def test_noise_trace_cancelled_in_its_first_sample_resumes_from_its_cells(factlm
     resumed = tw.noise_trace(factlm, CLEAN, SUBJECT, " Paris", samples=3, batch_size=4,
                              resume=partial, progress=False)
     np.testing.assert_allclose(resumed.values, whole.values, rtol=0, atol=1e-6)
+
+
+def test_noise_trace_stops_after_k_samples_and_resume_finishes_it(factlm):
+    whole = tw.noise_trace(factlm, CLEAN, SUBJECT, " Paris", component="attn", window=3,
+                           samples=5, progress=False)
+    for k, atol in [(3, 1e-12), (2, 1e-6)]:
+        first = tw.noise_trace(factlm, CLEAN, SUBJECT, " Paris", component="attn", window=3,
+                               samples=5, stop_after=k, progress=False)
+        assert first.complete and first.spec["samples_done"] == k
+        resumed = tw.noise_trace(factlm, CLEAN, SUBJECT, " Paris", component="attn",
+                                 window=3, samples=5, resume=first, progress=False)
+        # stopping at the end of a sample group (1, 3, 7, ...) keeps the batches of the whole
+        # run; inside one, the rest of the group runs in another batch: float32-equal
+        np.testing.assert_allclose(resumed.values, whole.values, rtol=0, atol=atol)
+    with pytest.raises(ValueError, match="stop_after must be a whole number"):
+        tw.noise_trace(factlm, CLEAN, SUBJECT, " Paris", stop_after=0, progress=False)
+
+
+FACTS = [("The Eiffel Tower is located in the city of", "Eiffel Tower", " Paris"),
+         ("The Colosseum is located in the city of", "Colosseum", " Rome"),
+         ("Big Ben is located in the city of", "Big Ben", " London")]
+
+
+def test_average_trace_fills_by_samples_over_every_prompt(factlm):
+    reports = []
+    final = tw.average_trace(factlm, FACTS, component="mlp", window=1, samples=3,
+                             on_progress=lambda done, total, g: reports.append((done, total, g)))
+    # the first sample of every prompt comes before any prompt's second
+    assert [done for done, _, _ in reports] == [1, 2, 3, 5, 7, 9]
+    assert {total for _, total, _ in reports} == {9}
+    first_round = reports[2][2]
+    assert first_round.spec["samples_done"] == 1 and first_round.spec["n_prompts"] == 3
+    # while the second round runs, the view stays the complete first-round average
+    np.testing.assert_array_equal(reports[3][2].values, first_round.values)
+    assert reports[-1][2].spec["samples_done"] == 3
+    singles = [tw.noise_trace(factlm, *fact, component="mlp", window=1, samples=3,
+                              progress=False) for fact in FACTS]
+    last = [s.effects()[:, s.subject[-1]] for s in singles]
+    col = ROLES.index("last subject token")
+    np.testing.assert_allclose(final.effects()[:, col], np.mean(last, 0), rtol=0, atol=1e-12)
+    ones = [tw.noise_trace(factlm, *fact, component="mlp", window=1, samples=3, stop_after=1,
+                           progress=False) for fact in FACTS]
+    np.testing.assert_allclose(first_round.effects()[:, col],
+                               np.mean([s.effects()[:, s.subject[-1]] for s in ones], 0),
+                               rtol=0, atol=1e-12)
+
+
+def test_cancelled_average_keeps_the_last_complete_round(factlm):
+    token = tw.CancelToken()
+
+    def stop_in_round_two(done, total, grid):
+        if done == 5:
+            token.cancel()
+
+    with pytest.raises(tw.SweepCancelled) as stopped:
+        tw.average_trace(factlm, FACTS, component="mlp", window=1, samples=3,
+                         on_progress=stop_in_round_two, cancel=token)
+    partial = stopped.value.partial
+    assert partial.spec["samples_done"] == 1 and partial.spec["n_prompts"] == 3
+    firsts = [tw.noise_trace(factlm, *fact, component="mlp", window=1, samples=3, stop_after=1,
+                             progress=False) for fact in FACTS]
+    col = ROLES.index("last subject token")
+    np.testing.assert_allclose(partial.effects()[:, col],
+                               np.mean([s.effects()[:, s.subject[-1]] for s in firsts], 0),
+                               rtol=0, atol=1e-12)
 
 
 def test_cancelled_patch_resumes_from_the_cells_already_computed(factlm):

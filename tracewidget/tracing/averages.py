@@ -16,7 +16,7 @@ from tracewidget.models.loading import require_model
 
 from .experiments import noise_trace
 from .grid import EffectGrid
-from .sweep import CancelToken, SweepCancelled
+from .sweep import CancelToken, ProgressFn, SweepCancelled, progress_bar, sample_groups
 
 ROLES = ("first subject token", "middle subject tokens", "last subject token",
          "first subsequent token", "further tokens", "last token")
@@ -44,7 +44,8 @@ def token_roles(n_tokens: int, subject: tuple[int, ...]) -> dict[str, list[int]]
 def average_trace(model: Any, facts: Iterable[Any], *, component: str = "resid",
                   window: int | None = None, samples: int = 10, noise: float = 3.0,
                   seed: int = 0, sever: str | None = None, cancel: CancelToken | None = None,
-                  progress: bool | None = None) -> EffectGrid:
+                  progress: bool | None = None,
+                  on_progress: ProgressFn | None = None) -> EffectGrid:
     """Average noise traces over ``facts`` by token role, with 95% intervals.
 
     Args:
@@ -52,6 +53,18 @@ def average_trace(model: Any, facts: Iterable[Any], *, component: str = "resid",
             or ``(prompt, subject, answer)`` tuples; ``answer`` may be None for the model's own
             top-1 prediction.
         component, window, samples, noise, seed, sever: as in `noise_trace`.
+        on_progress: called as ``on_progress(done, total, partial)`` after each prompt's turn,
+            ``done``/``total`` counting noise samples over all prompts. ``partial`` is the
+            average over every prompt as soon as each has its first sample (before that: over
+            the prompts done so far), and ``partial.spec["samples_done"]`` says how many samples
+            each prompt has in it.
+
+    The average fills by samples, as one `noise_trace` does: every prompt gets its first
+    sample, then the next group of samples (`sweep.sample_groups`: 1, 2, 4, ...), so a
+    complete picture comes after one sample per prompt and refines until all are in; the
+    result is the same as averaging each prompt's full ``samples``-sample trace. A cancelled
+    average raises `SweepCancelled` with the last complete round (every prompt at the same
+    number of samples; during the first round, the prompts done so far).
 
     Returns:
         an `EffectGrid` with rows = layers and columns = `ROLES`. ``values`` are mean scores
@@ -60,45 +73,54 @@ def average_trace(model: Any, facts: Iterable[Any], *, component: str = "resid",
         95% interval (1.96 standard errors over prompts). Roles no prompt has are NaN.
     """
     require_model(model)
-    per_role: dict[str, list[np.ndarray]] = {role: [] for role in ROLES}
-    clean, corrupt = [], []
-    grid = None
-    items = list(facts)
+    items = [item if isinstance(item, tuple) else (item.prompt, item.subject, item.answer)
+             for item in facts]
     if not items:
         raise ValueError("average_trace needs at least one fact")
-    bar = None
-    if progress or progress is None:
-        from tqdm.auto import tqdm
+    total = len(items) * samples
+    traces: list[EffectGrid] = []  # every prompt's trace at the last complete round
+    done = 0
+    with progress_bar(total, f"average {component} trace", "sample", progress,
+                      on_progress) as bar:
+        for group in sample_groups(0, samples):
+            newer: list[EffectGrid] = []  # this round's traces so far
 
-        bar = tqdm(total=len(items), desc=f"average {component} trace", unit="prompt", delay=2.0,
-                   leave=False)
-    try:
-        for item in items:
-            prompt, subject, answer = (item if isinstance(item, tuple)
-                                       else (item.prompt, item.subject, item.answer))
-            if cancel is not None and cancel.cancelled:
-                raise SweepCancelled(_averaged(grid, per_role, clean, corrupt, len(items)))
-            grid = noise_trace(model, prompt, subject, answer, component=component,
-                               window=window, samples=samples, noise=noise, seed=seed,
-                               sever=sever, cancel=cancel, progress=False)
-            clean.append(grid.clean_score)
-            corrupt.append(grid.corrupt_score)
-            effects = grid.effects()
-            for role, positions in token_roles(grid.shape[1], grid.subject).items():
-                if positions:
-                    per_role[role].append(effects[:, positions].mean(axis=1))
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return _averaged(grid, per_role, clean, corrupt, len(items))
+            for i, (prompt, subject, answer) in enumerate(items):
+                if cancel is not None and cancel.cancelled:
+                    raise SweepCancelled(_averaged(traces or newer, len(items)))
+                try:
+                    newer.append(noise_trace(
+                        model, prompt, subject, answer, component=component, window=window,
+                        samples=samples, noise=noise, seed=seed, sever=sever, cancel=cancel,
+                        progress=False, resume=traces[i] if traces else None,
+                        stop_after=group.stop))
+                except SweepCancelled:
+                    raise SweepCancelled(_averaged(traces or newer, len(items))) from None
+                done += len(group)
+                if bar is not None:
+                    bar.update(len(group))
+                if on_progress is not None:
+                    complete = not traces or len(newer) == len(items)
+                    on_progress(done, total, _averaged(newer if complete else traces,
+                                                       len(items)))
+            traces = newer
+    return _averaged(traces, len(items))
 
 
-def _averaged(grid: EffectGrid | None, per_role: dict[str, list[np.ndarray]],
-              clean: list[float], corrupt: list[float], n_items: int) -> EffectGrid:
-    if grid is None:
+def _averaged(traces: list[EffectGrid], n_items: int) -> EffectGrid:
+    """The average by role of ``traces`` (each prompt's noise trace, all at the same number of
+    noise samples), out of ``n_items`` prompts asked for."""
+    if not traces:
         raise SweepCancelled(EffectGrid(np.zeros((0, 0)), (), (), np.nan, np.nan))
+    per_role: dict[str, list[np.ndarray]] = {role: [] for role in ROLES}
+    for trace in traces:
+        effects = trace.effects()
+        for role, positions in token_roles(trace.shape[1], trace.subject).items():
+            if positions:
+                per_role[role].append(effects[:, positions].mean(axis=1))
+    clean = [trace.clean_score for trace in traces]
+    corrupt = [trace.corrupt_score for trace in traces]
+    grid = traces[-1]
     n_rows = grid.shape[0]
     mean_corrupt = float(np.mean(corrupt))
     values = np.full((n_rows, len(ROLES)), np.nan)
@@ -114,6 +136,7 @@ def _averaged(grid: EffectGrid | None, per_role: dict[str, list[np.ndarray]],
     spec = {key: grid.spec[key] for key in ("component", "window", "samples", "noise", "seed",
                                             "sever", "metric")}
     spec.update(experiment_kind="average_trace", n_prompts=len(clean), n_requested=n_items,
+                samples_done=min(trace.spec["samples_done"] for trace in traces),
                 prompts_per_role=dict(zip(ROLES, counts, strict=True)))
     return EffectGrid(values=values, row_labels=grid.row_labels, col_labels=ROLES,
                       col_name="role", clean_score=float(np.mean(clean)),

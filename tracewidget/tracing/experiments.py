@@ -356,7 +356,7 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
                 foil: str | None = None, layers: Any = None, positions: Any = None,
                 batch_size: int | None = None, on_progress: ProgressFn | None = None,
                 cancel: CancelToken | None = None, progress: bool | None = None,
-                resume: EffectGrid | None = None) -> EffectGrid:
+                resume: EffectGrid | None = None, stop_after: int | None = None) -> EffectGrid:
     """ROME causal tracing: corrupt the subject with noise, restore one site at a time.
 
     The corrupt run adds Gaussian noise to the *token* embeddings (not the position embeddings)
@@ -376,7 +376,8 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     ``spec["samples_done"]`` and a per-cell ``ci95`` (95% interval of the mean over the noise
     samples) saying how settled it is; the final grid is the mean over all ``samples``. A
     cancelled trace keeps the complete grid of the samples done (`SweepCancelled.partial`),
-    which ``resume=`` continues.
+    which ``resume=`` continues. ``stop_after=k`` returns that grid once ``k`` samples are in
+    (a first look, or `average_trace` going round its prompts one sample group at a time).
 
     The default target is the model's top-1 prediction on the clean prompt.
     """
@@ -388,6 +389,9 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     check_window(window)
     if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):
         raise ValueError("sever must be 'mlp' or 'attn' and applies to component='resid'")
+    if stop_after is not None and (not isinstance(stop_after, int) or stop_after < 1):
+        raise ValueError(f"stop_after must be a whole number of samples >= 1, got "
+                         f"{stop_after!r}")
     prompt_p = prepare_prompt(model, prompt, subject)
     layer_rows = check_layers(model, layers)
     cols = check_columns(positions, len(prompt_p), prompt_p.tokens)
@@ -434,7 +438,8 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
               "sever": sever, "layers": layer_rows, "positions": cols})
     return run_by_samples(model, ids, runs_of, template, bound, corruption,
                           batch_size=batch_size, on_progress=on_progress, cancel=cancel,
-                          progress=progress, resume=resume, base=noised)
+                          progress=progress, resume=resume, base=noised,
+                          stop_after=stop_after)
 
 
 def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None, *,

@@ -275,8 +275,8 @@ def run_by_samples(model: object, ids: torch.Tensor, runs_of: Callable[[range], 
                    template: EffectGrid, metric: Metric, noise: Noise, *,
                    batch_size: int | None = None, on_progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None, progress: bool | None = None,
-                   resume: EffectGrid | None = None,
-                   base: Recording | None = None) -> EffectGrid:
+                   resume: EffectGrid | None = None, base: Recording | None = None,
+                   stop_after: int | None = None) -> EffectGrid:
     """A noise sweep that fills by samples: the mean over the samples so far is a complete
     grid after the first one (``spec["samples_done"]`` says how many, ``ci95`` how far the
     mean may still move), refined by `sample_groups` until all ``noise`` samples are in.
@@ -286,7 +286,8 @@ def run_by_samples(model: object, ids: torch.Tensor, runs_of: Callable[[range], 
     (during the first sample: its cells so far); a cancelled sweep raises `SweepCancelled` with
     that grid, and ``resume`` continues it. The result is the mean over every sample, as if all
     ran at once. ``base`` is the recording of ``ids`` with every sample of ``noise``: each group
-    starts from its samples' rows of it.
+    starts from its samples' rows of it. With ``stop_after``, it returns once that many samples
+    are in: the same grid a cancel at that point keeps, which ``resume`` continues.
     """
     samples = noise.values.shape[0]
     shape_ = template.shape
@@ -317,7 +318,11 @@ def run_by_samples(model: object, ids: torch.Tensor, runs_of: Callable[[range], 
                       on_progress) as bar:
         if bar is not None:
             bar.update(done)
-        for group in sample_groups(k, samples):
+        for whole in sample_groups(k, samples):
+            group = whole if stop_after is None else range(whole.start,
+                                                           min(whole.stop, stop_after))
+            if not group:
+                break
             runs = runs_of(group)
 
             def on_batch(filled: int, scores: np.ndarray, size: int = len(group)) -> None:
