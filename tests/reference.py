@@ -228,8 +228,9 @@ def neuron_scores(model, clean_ids, corrupt_ids, target, layer, position, neuron
             for n in neurons]
 
 
-def attribution_grid(model, clean_ids, corrupt_ids, target, component):
-    """Attribution estimates [layers, positions] for restore, with torch.autograd directly."""
+def attribution_grid(model, clean_ids, corrupt_ids, target, component, noise=None):
+    """Attribution estimates [layers, positions] for restore, with torch.autograd directly
+    (the corrupt run with ``noise = (positions, values)`` on its embeddings, when given)."""
     n = n_layers(model)
     clean = record_all(model, clean_ids, component)
     live = {}
@@ -244,7 +245,8 @@ def attribution_grid(model, clean_ids, corrupt_ids, target, component):
 
     handles = [_module(model, component, x).register_forward_hook(keep(x)) for x in range(n)]
     try:
-        logits = model(torch.tensor([corrupt_ids])).logits[0, -1].double()
+        with embedding_noise(model, noise):
+            logits = model(torch.tensor([corrupt_ids])).logits[0, -1].double()
         p = logits.softmax(-1)[target]
         p.backward()
     finally:

@@ -29,6 +29,29 @@ def test_attribution_matches_autograd_reference(factlm, hf, component):
     assert all(p.grad is None for p in factlm._module.parameters())
 
 
+@pytest.mark.parametrize("component, window", [("resid", 1), ("attn", 2)])
+def test_attribution_noise_trace_matches_autograd_reference(factlm, hf, component, window):
+    ids = token_ids(factlm, CLEAN)
+    paris = token_ids(factlm, " Paris")[0]
+    subject = tuple(tw.tracing.prompts.tokenize(factlm.tokenizer, CLEAN, SUBJECT).subject)
+    grid = tw.attribution_noise_trace(factlm, CLEAN, SUBJECT, " Paris", component=component,
+                                      window=window, samples=3)
+    draws = ref.noise_values(hf, len(subject), 3, 3.0, 0)
+    per_sample = np.array([ref.attribution_grid(hf, ids, ids, paris, component,
+                                                noise=(subject, draws[s])) for s in range(3)])
+    base = np.mean([ref.prob(hf, ids, paris, noise=(subject, draws[s])) for s in range(3)])
+    # each cell sums its window's layers' first-order terms over the noised scores' mean
+    terms = per_sample.mean(0) - base
+    n = ref.n_layers(hf)
+    expected = np.array([[base + sum(terms[x, pos] for x in ref.window(layer, window, n))
+                          for pos in range(len(ids))] for layer in range(n)])
+    expected[:, :subject[0]] = base  # before the subject the noised run is the clean one
+    assert np.abs(grid.values - expected).max() < TOL
+    assert grid.corrupt_score == pytest.approx(base, abs=TOL)
+    assert grid.spec["method"] == "attribution" and grid.spec["window"] == window
+    assert all(p.grad is None for p in factlm._module.parameters())
+
+
 def test_attribution_previews_the_exact_restore_grid(factlm):
     # an estimate, not a guarantee: it must point at the same strongest cells as exact patching
     for component in ("resid", "mlp"):

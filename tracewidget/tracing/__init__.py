@@ -3,7 +3,7 @@
 No widgets here: the widget and the functional API both call these functions.
 """
 
-from .attribution import attribution_patch, patch_neurons
+from .attribution import attribution_noise_trace, attribution_patch, patch_neurons
 from .averages import ROLES, average_trace, token_roles
 from .executors import EXECUTORS, executor_for, use_executor
 from .experiments import (
@@ -31,6 +31,7 @@ __all__ = [
     "PromptError",
     "Site",
     "SweepCancelled",
+    "attribution_noise_trace",
     "attribution_patch",
     "average_trace",
     "default_window",

@@ -137,10 +137,11 @@ def gradients(model: Any, ids: torch.Tensor, wanted: set[tuple[str, int]], metri
     with exclusive(model), torch.enable_grad(), _frozen_weights(model), \
             model.trace(ids, remote=_remote(model), logits_to_keep=1):
         # Gradients are wanted for activations only: the weights are frozen for the trace and
-        # the graph starts at the token embeddings.
-        main_tensor(submodule(model, architecture(model).embed).output).requires_grad_(True)
+        # the graph starts at the (noised) token embeddings, marked after the noise is added
+        # in place (autograd refuses in-place writes to a leaf that requires grad).
         if noise is not None:
             _add_noise(model, noise, batch)
+        main_tensor(submodule(model, architecture(model).embed).output).requires_grad_(True)
         for key in keys:
             live[key] = _value(model, key[0], key[1], None)
             acts[key] = live[key].detach().clone().view(batch, -1, live[key].shape[-1]).save()

@@ -382,36 +382,24 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
     The default target is the model's top-1 prediction on the clean prompt.
     """
     require_model(model)
-    check_component(component, LAYER_COMPONENTS)
-    n_layers = shape(model).n_layers
-    if window is None:
-        window = 1 if component == "resid" else default_window(n_layers)
-    check_window(window)
-    if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):
-        raise ValueError("sever must be 'mlp' or 'attn' and applies to component='resid'")
     if stop_after is not None and (not isinstance(stop_after, int) or stop_after < 1):
         raise ValueError(f"stop_after must be a whole number of samples >= 1, got "
                          f"{stop_after!r}")
-    prompt_p = prepare_prompt(model, prompt, subject)
-    layer_rows = check_layers(model, layers)
-    cols = check_columns(positions, len(prompt_p), prompt_p.tokens)
-    corruption = _noise(model, prompt_p, samples, noise, absolute, seed)
-    wanted = {(component, layer) for row in layer_rows
-              for layer in window_layers(row, window, n_layers)}
-    ids = prompt_ids(prompt_p)
-    clean = record(model, ids, wanted)
-    clean_acts, clean_logits = clean.acts, clean.logits
+    setup = NoiseSetup.of(model, prompt, subject, target, component=component, window=window,
+                          samples=samples, noise=noise, absolute=absolute, seed=seed,
+                          sever=sever, metric=metric, foil=foil, layers=layers,
+                          positions=positions)
+    n_layers = shape(model).n_layers
+    clean_acts, corruption, window = setup.clean.acts, setup.corruption, setup.window
     severed = {(sever, layer) for layer in range(n_layers)} if sever else set()
     # the noised run: its activations, its score, and the base run of every sample group
-    noised = record(model, ids, severed, corruption)
-    corrupt_acts, corrupt_logits = noised.acts, noised.logits
-    bound, target_text = bind_metric(model, metric, target, foil, clean_logits)
+    noised = record(model, setup.ids, severed, corruption)
 
     def runs_of(group: range) -> list[Run]:
         """The runs of a group of noise samples: every cell's patches, one value per sample."""
         runs = []
-        for r, row in enumerate(layer_rows):
-            for c, col in enumerate(cols):
+        for r, row in enumerate(setup.layer_rows):
+            for c, col in enumerate(setup.cols):
                 # before the subject the noised run equals the clean one: such a cell is the
                 # noised run itself, computed once for all of them
                 if col < min(corruption.positions):
@@ -421,25 +409,73 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
                             clean_acts[component, layer][:, col].expand(len(group), -1))
                            for layer in window_layers(row, window, n_layers)]
                 patches += [(Site(sever, layer, col),
-                             corrupt_acts[sever, layer][group.start:group.stop, col])
+                             noised.acts[sever, layer][group.start:group.stop, col])
                             for layer in range(row + 1, n_layers)] if sever else []
                 runs.append(Run((r, c), tuple(patches)))
         return runs
 
-    template = grid_template(
-        model, bound, [f"L{x}" for x in layer_rows], [prompt_p.tokens[c] for c in cols],
-        subject=[i for i, c in enumerate(cols) if c in prompt_p.subject],
-        clean_score=float(bound(clean_logits)[0]),
-        corrupt_score=float(bound(corrupt_logits).mean()),
-        experiment="restore", component=component,
-        spec={"experiment_kind": "noise_trace", "prompt": prompt, "subject": subject,
-              "target": target_text, "foil": foil, "component": component, "window": window,
-              "samples": samples, "noise": noise, "absolute": absolute, "seed": seed,
-              "sever": sever, "layers": layer_rows, "positions": cols})
-    return run_by_samples(model, ids, runs_of, template, bound, corruption,
+    template = setup.template(model, float(setup.metric(noised.logits).mean()))
+    return run_by_samples(model, setup.ids, runs_of, template, setup.metric, corruption,
                           batch_size=batch_size, on_progress=on_progress, cancel=cancel,
                           progress=progress, resume=resume, base=noised,
                           stop_after=stop_after)
+
+
+@dataclass(frozen=True)
+class NoiseSetup:
+    """What a noise trace and its attribution estimate share: the checked arguments, the
+    prompt, the noise draws, the clean prompt's recording of every site a cell restores, and
+    the metric bound to the target (the clean run's top-1 by default)."""
+
+    prompt: Prompt
+    ids: torch.Tensor
+    component: str
+    window: int
+    layer_rows: list[int]
+    cols: list[int]
+    corruption: Noise
+    wanted: set[tuple[str, int]]
+    clean: Recording
+    metric: Metric
+    spec: dict
+
+    @classmethod
+    def of(cls, model: Any, prompt: str, subject: str, target: str | None, *, component: str,
+           window: int | None, samples: int, noise: float, absolute: bool, seed: int,
+           sever: str | None, metric: str | MetricFn, foil: str | None, layers: Any,
+           positions: Any) -> NoiseSetup:
+        """Check ``noise_trace``'s arguments and record the clean prompt."""
+        check_component(component, LAYER_COMPONENTS)
+        n_layers = shape(model).n_layers
+        if window is None:
+            window = 1 if component == "resid" else default_window(n_layers)
+        check_window(window)
+        if sever is not None and (component != "resid" or sever not in ("mlp", "attn")):
+            raise ValueError("sever must be 'mlp' or 'attn' and applies to component='resid'")
+        prompt_p = prepare_prompt(model, prompt, subject)
+        layer_rows = check_layers(model, layers)
+        cols = check_columns(positions, len(prompt_p), prompt_p.tokens)
+        corruption = _noise(model, prompt_p, samples, noise, absolute, seed)
+        wanted = {(component, layer) for row in layer_rows
+                  for layer in window_layers(row, window, n_layers)}
+        ids = prompt_ids(prompt_p)
+        clean = record(model, ids, wanted)
+        bound, target_text = bind_metric(model, metric, target, foil, clean.logits)
+        spec = {"experiment_kind": "noise_trace", "prompt": prompt, "subject": subject,
+                "target": target_text, "foil": foil, "component": component, "window": window,
+                "samples": samples, "noise": noise, "absolute": absolute, "seed": seed,
+                "sever": sever, "layers": layer_rows, "positions": cols}
+        return cls(prompt_p, ids, component, window, layer_rows, cols, corruption, wanted,
+                   clean, bound, spec)
+
+    def template(self, model: Any, corrupt_score: float, **spec: Any) -> EffectGrid:
+        """The trace's empty grid, its corrupt score the mean over the noised runs."""
+        return grid_template(
+            model, self.metric, [f"L{x}" for x in self.layer_rows],
+            [self.prompt.tokens[c] for c in self.cols],
+            subject=[i for i, c in enumerate(self.cols) if c in self.prompt.subject],
+            clean_score=float(self.metric(self.clean.logits)[0]), corrupt_score=corrupt_score,
+            experiment="restore", component=self.component, spec={**self.spec, **spec})
 
 
 def patch_heads(model: Any, clean: str, corrupt: str, target: str | None = None, *,

@@ -146,7 +146,8 @@ def overview(settings: Settings) -> Step:
 
 def _estimate(settings: Settings, **grid: Any) -> Callable[[], EffectGrid] | None:
     """The attribution-patching estimate of the grid ``grid`` describes (the arguments of
-    `tracing.attribution_patch`), to draw first; None for noise traces, which have none."""
+    `tracing.attribution_patch`), to draw first. None for noise traces: their estimate
+    (`tracing.attribution_noise_trace`) missed real sites on SmolLM2 (docs/concepts.md)."""
     if settings.is_noise:
         return None
     pair = {k: v for k, v in settings.pair_kwargs().items() if k != "batch_size"}
