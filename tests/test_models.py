@@ -99,7 +99,12 @@ def test_device_map_auto_loads_and_traces():
 
 
 def test_missing_hub_model_gives_one_sentence(monkeypatch):
+    import huggingface_hub.constants
+
+    # huggingface_hub reads HF_HUB_OFFLINE when imported: set both, or the hub lookup retries
+    # for about 25 s on a machine without network before failing
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(tw.ModelLoadError, match="not in the local Hugging Face cache") as info:
         tw.load_model("someone/no-such-model-xyz")
     assert info.value.__cause__ is None and info.value.__suppress_context__
