@@ -106,9 +106,11 @@ def naive_patch(model, component, window):
     return grid
 
 
-def naive_noise(model, component, window, samples=10, seed=0):
-    """The seed's noising loop, made faithful to ROME: one trace per cell, ``samples`` noised
-    copies in its batch."""
+def naive_noise(model, component, window, samples=10, seed=0, cells=None, batched=True):
+    """ROME's noising loop (the seed's, made faithful to ROME): one trace per cell with the
+    ``samples`` noised copies in its batch; with ``batched=False`` the loop the field writes
+    without batching, one trace per cell and sample. Over every (layer, position) cell, or over
+    ``cells`` only (the grid's other entries stay NaN)."""
     tok = model.tokenizer
     prompt = tw.tracing.prompts.tokenize(tok, CLEAN, SUBJECT)
     ids = torch.tensor([prompt.ids])
@@ -119,15 +121,19 @@ def naive_noise(model, component, window, samples=10, seed=0):
         * 3 * embedding_std(model)
     embed = tw.architecture(model).embed
     saved, target = _record_clean(model, ids, component)
-    grid = np.zeros((n, ids.shape[1]))
-    for layer in range(n):
-        for pos in range(ids.shape[1]):
-            with torch.no_grad(), model.trace(ids.expand(samples, -1)):
-                main_tensor(submodule(model, embed).output)[:, subj] += noise
+    grid = np.full((n, ids.shape[1]), np.nan)
+    groups = [range(samples)] if batched else [range(s, s + 1) for s in range(samples)]
+    for layer, pos in cells or [(x, t) for x in range(n) for t in range(ids.shape[1])]:
+        scores = []
+        for group in groups:
+            with torch.no_grad(), model.trace(ids.expand(len(group), -1)):
+                main_tensor(submodule(model, embed).output)[:, subj] += noise[group.start:
+                                                                              group.stop]
                 for x in window_layers(layer, window, n):
                     main_tensor(_module(model, component, x).output)[:, pos] = saved[x][:, pos]
                 logits = model.output.logits.save()
-            grid[layer, pos] = float(logits[:, -1].double().softmax(-1)[:, target].mean())
+            scores.append(logits[:, -1].double().softmax(-1)[:, target])
+        grid[layer, pos] = float(torch.cat(scores).mean())
     return grid
 
 
@@ -243,8 +249,12 @@ def real_model(peak: float, traces: bool = True) -> None:
     print(f"\nSmolLM2-135M: {n} layers x {shape(model).d_model} wide, prompt of {seq} tokens, "
           f"subject {[prompt.tokens[i] for i in prompt.subject]}")
     widget_sweeps(model)
+    window = default_window(n)
+    # ROME's loop and the unbatched one cost the same for every cell (a full forward each), so
+    # they are timed on every 6th layer's cells and scaled to the grid
+    cells = [(x, t) for x in range(0, n, 6) for t in range(seq)]
     for comp in ("resid", "mlp", "attn") if traces else ():
-        window = 1 if comp == "resid" else 10
+        width = 1 if comp == "resid" else window
         stamps: dict[int, float] = {}
         begin = time.perf_counter()
 
@@ -253,14 +263,25 @@ def real_model(peak: float, traces: bool = True) -> None:
             if grid.complete and k not in stamps:
                 stamps[k] = time.perf_counter() - begin
 
-        grid = tw.noise_trace(model, CLEAN, SUBJECT, " Paris", component=comp, window=window,
+        grid = tw.noise_trace(model, CLEAN, SUBJECT, " Paris", component=comp, window=width,
                               on_progress=seen)
         full = time.perf_counter() - begin
-        floor = trace_flops(model, seq, min(prompt.subject), window, comp, 10) / peak / 1e9
+        floor = trace_flops(model, seq, min(prompt.subject), width, comp, 10) / peak / 1e9
         refined = ", ".join(f"{k}: {s:.1f} s" for k, s in sorted(stamps.items()))
-        print(f"noise trace {comp:5} (window {window:2}), 10 samples: first complete grid "
+        scale = n * seq / len(cells)
+        rome, rome_s, _ = timed(lambda comp=comp, width=width: naive_noise(
+            model, comp, width, cells=cells))
+        _, naive_s, _ = timed(lambda comp=comp, width=width: naive_noise(
+            model, comp, width, cells=cells[:seq], batched=False))
+        rome_s, naive_s = rome_s * scale, naive_s * n
+        rows = [x for x, _ in cells][::seq]
+        diff = float(np.abs(grid.values[rows] - rome[rows]).max())
+        print(f"noise trace {comp:5} (window {width:2}), 10 samples: first complete grid "
               f"{stamps[1]:.2f} s, full {full:.2f} s, FLOP floor {floor:.2f} s "
               f"(full at {full / floor:.2f}x the floor); complete grids at {refined}; "
+              f"ROME's batched loop {rome_s:.1f} s ({rome_s / full:.1f}x tracewidget), the "
+              f"unbatched loop {naive_s:.1f} s ({naive_s / full:.1f}x), both scaled from "
+              f"{len(cells)} and {seq} cells; max abs diff from ROME's loop {diff:.1e}; "
               f"p(' Paris') clean {grid.clean_score:.2f}, noised {grid.corrupt_score:.2f}")
 
 
