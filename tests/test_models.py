@@ -110,6 +110,30 @@ def test_missing_hub_model_gives_one_sentence(monkeypatch):
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def test_no_network_fails_at_once_without_asking_the_hub(monkeypatch):
+    import socket
+
+    import transformers
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    asked = []
+    real = transformers.AutoConfig.from_pretrained
+
+    def from_pretrained(source, **kwargs):
+        if not kwargs.get("local_files_only"):
+            asked.append(source)  # the hub would retry for about 25 s here
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", from_pretrained)
+    with pytest.raises(tw.ModelLoadError, match=r"not in the local Hugging Face cache and this "
+                       r"machine has no network.*hf download someone/no-such-model-xyz"):
+        tw.load_model("someone/no-such-model-xyz")
+    assert asked == []
+
+
 def test_folder_without_config_is_explained(tmp_path):
     with pytest.raises(tw.ModelLoadError, match=r"holds no model config\.json"):
         tw.load_model(tmp_path)

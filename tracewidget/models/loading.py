@@ -38,15 +38,37 @@ def _load_config(source: str) -> Any:
         return AutoConfig.from_pretrained(source, local_files_only=True)
     except OSError:
         pass
+    if not _hub_resolves():
+        raise _not_cached(source, "this machine has no network (the hub's host name does not "
+                          "resolve)") from None
     try:
         return AutoConfig.from_pretrained(source)
     except OSError as err:
-        raise ModelLoadError(
-            f"Could not load {source!r}: it is not in the local Hugging Face cache and the hub "
-            "could not be reached or has no such model; check the id, then download it once with "
-            f"network access (`hf download {source}`) or pass a local folder "
-            f"({err.__class__.__name__})"
-        ) from None
+        raise _not_cached(source, "the hub could not be reached or has no such model "
+                          f"({err.__class__.__name__})") from None
+
+
+def _not_cached(source: str, problem: str) -> ModelLoadError:
+    return ModelLoadError(
+        f"Could not load {source!r}: it is not in the local Hugging Face cache and {problem}; "
+        f"check the id, then download it once with network access (`hf download {source}`) or "
+        "pass a local folder")
+
+
+def _hub_resolves() -> bool:
+    """Whether the hub's host name resolves: on a machine without network it fails at once,
+    where asking the hub would retry for about 25 s before failing."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname
+    try:
+        socket.getaddrinfo(host, 443)
+    except (OSError, UnicodeError):
+        return False
+    return True
 
 
 def _check_causal(config: Any, source: str) -> None:
