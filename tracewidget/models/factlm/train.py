@@ -63,7 +63,6 @@ def encode(tokenizer: PreTrainedTokenizerFast, pairs: list[tuple[str, str]]):
 
 
 @torch.no_grad()
-@torch.no_grad()
 def accuracy(model: GPT2LMHeadModel, tokenizer: PreTrainedTokenizerFast,
              pairs: list[tuple[str, str]], batch: int = 512) -> float:
     """Top-1 accuracy of the answer token after each prompt (restores the model's mode)."""
