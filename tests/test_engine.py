@@ -11,10 +11,11 @@ import tracewidget as tw
 from tests import reference as ref
 from tests.prompts import CLEAN, CORRUPT, SUBJECT, token_ids
 from tests.tiny_models import CONFIGS, SLIDING, load_unchecked, save_tiny_model
+from tracewidget.models.architectures import model_config
 from tracewidget.models.factlm import WEIGHTS_DIR
 from tracewidget.tracing import use_executor
 from tracewidget.tracing.executors import executor_for
-from tracewidget.tracing.local_executor import can_run_locally
+from tracewidget.tracing.local_executor import can_run_locally, plain_head
 
 TOL = 1e-5
 
@@ -140,6 +141,30 @@ def test_local_sweep_is_one_packed_forward_per_batch(factlm):
     assert len(forwards) == 2, forwards
     assert forwards[0][0] == 2, forwards
     assert forwards[1][:2] == (1, 6 * sum(n - p for p in range(1, n)) + 1), forwards
+
+
+def test_builtin_metrics_score_batches_without_whole_logits(factlm, tiny_models):
+    """A sweep's batches read a built-in metric from the final hidden states: the output
+    embedding runs only in the recording. A model whose logits are more than that embedding
+    (Gemma 2 soft-caps them) keeps the whole logits; its grids match the reference above."""
+    calls = []
+    head = factlm._module.get_output_embeddings()
+    handle = head.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape))
+    try:
+        with use_executor("local"):
+            tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
+            tw.noise_trace(factlm, CLEAN, SUBJECT, " Paris", samples=2, progress=False)
+    finally:
+        handle.remove()
+    # the patch's recording of both prompts, the trace's of the clean and the noised prompt
+    assert [shape[0] for shape in calls] == [2, 1, 2], calls
+    assert plain_head(factlm) is head
+    for family, plain in (("gemma2", False), ("llama", True)):
+        model = tiny_models[family]
+        with use_executor("local"):
+            tw.patch(model, CLEAN, CORRUPT, "Paris", progress=False)
+        assert (plain_head(model) is model._module.lm_head) is plain, family
+    assert model_config(tiny_models["gemma2"]).final_logit_softcapping
 
 
 def test_aligned_prompts_of_different_lengths_agree_on_both_executors(factlm):

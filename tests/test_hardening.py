@@ -124,11 +124,11 @@ def test_out_of_memory_halves_the_batch_and_goes_on(factlm, monkeypatch):
     sizes = []
 
     class SmallMemory(executors_module.LocalRunner):
-        def __call__(self, n_runs, patches):
+        def __call__(self, n_runs, patches, metric):
             sizes.append(n_runs)
             if n_runs > 5:
                 raise torch.OutOfMemoryError("CUDA out of memory (simulated: above 5 runs)")
-            return super().__call__(n_runs, patches)
+            return super().__call__(n_runs, patches, metric)
 
     monkeypatch.setattr(executors_module, "LocalRunner", SmallMemory)
     g = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False)
@@ -141,7 +141,7 @@ def test_out_of_memory_halves_the_batch_and_goes_on(factlm, monkeypatch):
 
 def test_other_runtime_errors_are_not_mistaken_for_out_of_memory(factlm, monkeypatch):
     class Broken(executors_module.LocalRunner):
-        def __call__(self, n_runs, patches):
+        def __call__(self, n_runs, patches, metric):
             raise RuntimeError("shape mismatch")
 
     monkeypatch.setattr(executors_module, "LocalRunner", Broken)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import tracewidget as tw
 from tests.prompts import CLEAN, CORRUPT
+from tracewidget.tracing.metrics import VOCAB_CHUNK, make_metric
 from tracewidget.tracing.prompts import Prompt, align, tokenize
 
 
@@ -70,6 +71,27 @@ def test_callable_metric_matches_builtin(factlm):
     custom = tw.patch(factlm, CLEAN, CORRUPT, " Paris", progress=False,
                       metric=lambda logits: logits.log_softmax(-1)[:, paris])
     assert np.allclose(builtin.values, custom.values, atol=1e-12)
+
+
+def test_metric_of_hidden_states_equals_the_metric_of_whole_logits():
+    """A built-in metric scored from final hidden states, a vocabulary slice at a time, gives
+    exactly the metric of the whole logits: the tokens' logits come from their slices (a
+    product of their rows alone rounds differently) and the normalizer adds up every slice."""
+    torch.manual_seed(0)
+    vocab = 3 * VOCAB_CHUNK + 17
+    weight, bias = torch.randn(vocab, 64), torch.randn(vocab)
+    hidden = 4 * torch.randn(40, 64)
+    logits = torch.nn.functional.linear(hidden, weight, bias)
+    for name, target, foil in [("prob", 7, None), ("logprob", vocab - 1, None),
+                               ("logit_diff", 2 * VOCAB_CHUNK + 5, 11)]:
+        metric = make_metric(name, target, foil)
+        whole, sliced = metric(logits), metric.of_hidden(hidden, weight, bias)
+        if name == "logit_diff":
+            assert torch.equal(sliced, whole)
+        else:
+            torch.testing.assert_close(sliced, whole, rtol=0, atol=1e-12)
+    with pytest.raises(tw.MetricError, match="whole logits"):
+        make_metric(lambda lg: lg[:, 0], 0).of_hidden(hidden, weight, bias)
 
 
 def test_metric_returning_nan_is_reported(factlm):

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, ClassVar
 
 import torch
@@ -41,10 +40,11 @@ from .local_executor import (
     can_run_locally,
     run_prompt,
 )
+from .metrics import Metric
 from .plan import Noise, Patch, Run
 
-BatchRunner = Callable[[int, list[Patch]], torch.Tensor]
-"""Runs a batch: ``(n_runs, patches) -> last-position logits [n_runs * repeats, vocab]``."""
+BatchRunner = Callable[[int, list[Patch], Metric], torch.Tensor]
+"""Runs a batch: ``(n_runs, patches, metric) -> scores [n_runs * repeats]`` (float64)."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,11 @@ class NnsightExecutor(Executor):
     def batch_runner(self, ids: torch.Tensor, noise: Noise | None, repeats: int,
                      base: Recording | None = None) -> BatchRunner:
         # every batch row runs the whole prompt: there is no base run to start from
-        return partial(executor.run_patched, self.model, ids, noise=noise, repeats=repeats)
+        def run(n_runs: int, patches: list[Patch], metric: Metric) -> torch.Tensor:
+            return metric(executor.run_patched(self.model, ids, n_runs, patches, noise=noise,
+                                               repeats=repeats))
+
+        return run
 
     def batch_limit(self, seq: int, repeats: int) -> int:
         return max(1, batch_rows(self.model, seq) // repeats)

@@ -18,7 +18,10 @@ computes only what a patch can change:
   own run's tokens up to itself (`packing.attention_mask`). Every run thus computes exactly its own
   triangle of layers x tokens, and the weights are streamed once per batch, not once per run.
   Each block hands the next one only the tokens that one computes (`_ragged`).
-* **the unembedding** is computed at each run's last token only.
+* **the unembedding** is computed at each run's last token only, and for a built-in metric
+  without the whole logits: from the final hidden states, a slice of the vocabulary at a time
+  (`metrics.Readout`), on a model whose logits a recording has seen to be exactly its output
+  embedding of those states (`plain_head`).
 
 It writes exactly what the nnsight executor writes (`plan.write_patches` on the same values);
 the tests compare the two on every experiment and every model family, sliding windows included.
@@ -27,6 +30,7 @@ the tests compare the two on every experiment and every model family, sliding wi
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import ExitStack, contextmanager
@@ -47,6 +51,7 @@ from tracewidget.models.architectures import (
 )
 from tracewidget.models.sharing import exclusive
 
+from .metrics import Metric
 from .packing import Packing, attention_mask, pack
 from .plan import (
     Noise,
@@ -140,6 +145,50 @@ def _hooks(model: Any, plan: dict, noise: Noise | None = None) -> Iterator[None]
         yield
 
 
+# The models whose last recording saw their logits to be exactly their output embedding (a plain
+# nn.Linear) of the base model's final hidden states, with nothing after it (no soft-capping or
+# scaling): for those a sweep may compute a built-in metric from the hidden states itself.
+_PLAIN_HEADS: weakref.WeakKeyDictionary[torch.nn.Module, bool] = weakref.WeakKeyDictionary()
+
+
+def plain_head(model: Any) -> torch.nn.Linear | None:
+    """The output embedding of ``model`` when its last recording (`run_prompt` with logits)
+    found the logits to be exactly that embedding of the base model's final hidden states,
+    else None (not seen yet, another head, or logits changed after it)."""
+    module = hf_module(model)
+    return module.get_output_embeddings() if _PLAIN_HEADS.get(module, False) else None
+
+
+def _watch_head(module: torch.nn.Module, stack: ExitStack) -> dict[str, torch.Tensor] | None:
+    """Hooks (removed by ``stack``) that keep, during one forward of ``module``, what
+    `_head_is_plain` compares: the base model's final hidden states and the output embedding's
+    input and output. None when that embedding is not a plain ``nn.Linear``."""
+    head = module.get_output_embeddings()
+    if type(head) is not torch.nn.Linear:
+        return None
+    seen: dict[str, torch.Tensor] = {}
+
+    def keep_final(mod, args, out):
+        seen["final"] = out[0] if isinstance(out, tuple) else out.last_hidden_state
+
+    def keep_head(mod, args, out):
+        seen["input"], seen["output"] = args[0], out
+
+    stack.callback(module.base_model.register_forward_hook(keep_final).remove)
+    stack.callback(head.register_forward_hook(keep_head).remove)
+    return seen
+
+
+def _head_is_plain(seen: dict[str, torch.Tensor] | None, logits: torch.Tensor) -> bool:
+    """Whether the model's last-position ``logits`` are exactly its output embedding of the
+    base model's final hidden states (`_watch_head` kept them)."""
+    if seen is None or not {"final", "input", "output"} <= seen.keys():
+        return False
+    last = seen["final"][:, -1:]
+    return seen["input"].shape == last.shape and torch.equal(seen["input"], last) and \
+        torch.equal(seen["output"], logits)
+
+
 @dataclass(frozen=True)
 class PromptRun:
     """Rows of one length run unpatched and kept whole: a prompt once per noise sample, or
@@ -213,9 +262,12 @@ def run_prompt(model: Any, ids: torch.Tensor, wanted: AbstractSet[tuple[str, int
         # without the head when the logits are not wanted: the unembedding is costly
         body = module if logits else module.base_model
         extra = {"logits_to_keep": 1} if logits else {}
+        seen = _watch_head(module, stack) if logits else None
         with torch.no_grad(), _hooks(model, {}, noise):
             out = body(input_ids=batch, use_cache=True, **{_cache_argument(body): cache},
                        **extra)
+        if logits:
+            _PLAIN_HEADS[module] = _head_is_plain(seen, out.logits)
     states = [flat[k] for k in range(len(blocks))]
     acts.update({("resid", x): states[x].view(repeats, seq, -1)
                  for c, x in wanted if c == "resid"})
@@ -266,8 +318,10 @@ class LocalRunner:
         return pack(first_block, [first_token(positions, seq) for positions in positions_of],
                     seq, self.repeats, n_blocks, self.ids.device)
 
-    def __call__(self, n_runs: int, patches: list[Patch]) -> torch.Tensor:
-        """Last-position logits ``[n_runs * repeats, vocab]`` of the patched runs."""
+    def __call__(self, n_runs: int, patches: list[Patch], metric: Metric) -> torch.Tensor:
+        """The scores ``[n_runs * repeats]`` (float64) of the patched runs under ``metric``:
+        from the final hidden states for a built-in metric on a model with a `plain_head`, else
+        from the last-position logits."""
         repeats, seq = self.repeats, len(self.ids)
         base = self._base()
         pack = self._pack(n_runs, patches)
@@ -284,16 +338,22 @@ class LocalRunner:
         masks = {window: attention_mask(pack, seq, repeats, window, dtype)
                  for window in set(self.windows)}
         gathered = pack.samples * seq + pack.positions
+        head = plain_head(self.model) if metric.readout is not None else None
+        body = self.module if head is None else self.module.base_model
+        extra = {"logits_to_keep": pack.lasts} if head is None else {}
         with exclusive(self.model), torch.no_grad(), \
                 _ragged(self.blocks, pack.active, base, gathered, masks, self.windows), \
                 _hooks(self.model, plan):
-            out = self.module(input_ids=self.ids[pack.positions][None],
-                              position_ids=pack.positions[None],
-                              attention_mask=masks[self.windows[0]], use_cache=True,
-                              logits_to_keep=pack.lasts, **{_cache_argument(self.module): cache})
-        logits = out.logits[0].view(n_runs, repeats, -1)
-        back = torch.tensor(pack.rank, device=logits.device)
-        return logits[back].flatten(0, 1)
+            out = body(input_ids=self.ids[pack.positions][None],
+                       position_ids=pack.positions[None], attention_mask=masks[self.windows[0]],
+                       use_cache=True, **{_cache_argument(body): cache}, **extra)
+            if head is None:
+                scores = metric(out.logits[0])
+            else:
+                last = out.last_hidden_state[0, pack.lasts]
+                scores = metric.of_hidden(last, head.weight, head.bias)
+        back = torch.tensor(pack.rank, device=scores.device)
+        return scores.view(n_runs, repeats)[back].flatten()
 
 
 @contextmanager
