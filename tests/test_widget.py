@@ -340,8 +340,10 @@ def test_errors_while_a_click_is_planned_reach_the_status(factlm):
 
 
 def _slowed(model, seconds: float):
-    """Slow every forward of ``model`` by ``seconds`` (a sweep to watch mid-way)."""
-    return model._module.register_forward_hook(lambda *args: time.sleep(seconds))
+    """Slow every forward of ``model`` by ``seconds`` (a sweep to watch mid-way). The hook is on
+    the base model: a local sweep's batches run it alone (their scores are read from its final
+    hidden states), recordings run it inside the whole model."""
+    return model._module.base_model.register_forward_hook(lambda *args: time.sleep(seconds))
 
 
 def test_a_click_during_a_sweep_keeps_the_view_until_the_new_one_has_cells(factlm):
@@ -461,7 +463,7 @@ def _held(model):
         started.set()
         assert release.wait(60), "the test never released the sweep"
 
-    return started, release, model._module.register_forward_hook(hold)
+    return started, release, model._module.base_model.register_forward_hook(hold)
 
 
 def test_an_invalid_control_during_a_sweep_stays_on_screen_after_the_sweep(factlm):

@@ -121,7 +121,7 @@ def _slow_widget(seconds: float, arguments: str) -> str:
     """A notebook cell that slows every forward by ``seconds`` (so a sweep can be watched
     mid-way) and shows ``TraceWidget(model, <arguments>)``."""
     return ("import time\n"
-            f"model._module.register_forward_hook(lambda *args: time.sleep({seconds}))\n"
+            f"model._module.base_model.register_forward_hook(lambda *args: time.sleep({seconds}))\n"
             f"w = tw.TraceWidget(model, {arguments})\nw")
 
 
@@ -345,7 +345,7 @@ def test_noise_trace_from_the_widget_with_its_subject_field(page, server):
 
 def test_click_during_a_sweep_then_cancel_and_resume(page, server):
     slow = ("import time\nDELAY = [0.0]\n"
-            "model._module.register_forward_hook(lambda *args: time.sleep(DELAY[0]))\n"
+            "model._module.base_model.register_forward_hook(lambda *args: time.sleep(DELAY[0]))\n"
             f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
             "batch_size=1)\nw")
     _open(page, server, f"load_{server.app}.ipynb", [SETUP, slow])

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.timeout(300)
 # cell's tw.patch starts: the two must take turns on the model, not mix their patches.
 CELLS = [
     "import time\nimport numpy as np\nimport tracewidget as tw\nmodel = tw.load_model()\n"
-    "model._module.register_forward_hook(lambda *args: time.sleep(0.1))",
+    "model._module.base_model.register_forward_hook(lambda *args: time.sleep(0.1))",
     f"w = tw.TraceWidget(model, clean={CLEAN!r}, corrupt={CORRUPT!r}, target=' Paris', "
     "batch_size=1)\nw",
     f"busy_when_patching = w.status['state']\n"
