@@ -2,7 +2,7 @@
 
 The word-level tokenizers of `tests/tiny_models.py` give one token per word; real ones split
 subjects into pieces (" E", "iff", "el"), split rare targets, and some add a BOS token
-(tracewidget reads prompts without it). Each model here has the real tokenizer's vocabulary,
+(tracewidget reads prompts after it, as the model was trained). Each model here has the real tokenizer's vocabulary,
 2 layers and width 64, is saved with that tokenizer and loaded through ``tw.load_model(folder)``;
 its grids are checked against the plain-hooks reference of `tests/reference.py`.
 
@@ -70,8 +70,16 @@ def _pieces(tokenizer, ids):
 
 
 def _ids(tokenizer, text):
-    """``text``'s ids as tracewidget reads a prompt: no special tokens (see the BOS test)."""
+    """``text``'s ids without special tokens (a target, or a prompt's text)."""
     return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _prompt_ids(tokenizer, text):
+    """A prompt's ids as the model reads it: after the BOS token the tokenizer adds by default
+    (Gemma 3's), then the text (see the BOS test)."""
+    bos = tokenizer.bos_token_id
+    adds_bos = bos is not None and tokenizer(text)["input_ids"][0] == bos
+    return [bos] * adds_bos + _ids(tokenizer, text)
 
 
 def _span(tokenizer, ids, word):
@@ -93,26 +101,30 @@ def test_subjects_split_into_pieces(tokenizer_family):
     assert len(_ids(tokenizer, TARGET)) == 1
 
 
-def test_prompts_are_read_without_the_bos_token_some_tokenizers_add(tokenizer_family):
-    """What tracewidget does now: prompts are tokenized without special tokens, so Gemma 3's
-    tokenizer, which adds ``<bos>`` by default, and Llama 3's and Qwen 3's, which add none,
-    give the same kind of grid: one column per piece of the text."""
+def test_prompts_start_with_the_bos_token_the_tokenizer_adds(tokenizer_family):
+    """Gemma 3's tokenizer puts ``<bos>`` before every text by default, and Gemma models were
+    trained to see it first: its prompts start with it (a column of their own, the same in both
+    prompts). The Llama 3 and Qwen 3 tokenizers here add none: one column per piece of text."""
     package, tokenizer, model, _ = tokenizer_family
     adds_bos = tokenizer(PROMPT)["input_ids"][0] == tokenizer.bos_token_id
     assert adds_bos == (package == "gemma3")
     grid = tw.patch(model, PROMPT, PROMPT.replace(SUBJECT, "Louvre"), TARGET, align=True,
                     layers=[0], progress=False)
-    ids = _ids(tokenizer, PROMPT)
+    ids = _prompt_ids(tokenizer, PROMPT)
     suffix = len(ids) - 1 - _span(tokenizer, ids, SUBJECT)[-1]
-    # "The", then the differing subjects as one aligned column, then the shared suffix
-    assert grid.col_labels[0] == "The" and tokenizer.bos_token not in grid.col_labels
+    # [<bos>,] "The", then the differing subjects as one aligned column, then the shared suffix
+    first = [tokenizer.bos_token] * adds_bos + ["The"]
+    assert list(grid.col_labels[:len(first)]) == first
+    assert grid.col_labels.count(tokenizer.bos_token) == adds_bos
     assert list(grid.col_labels[-suffix:]) == _pieces(tokenizer, ids)[-suffix:]
+    trace = tw.noise_trace(model, PROMPT, SUBJECT, TARGET, samples=1, layers=[0], progress=False)
+    assert list(trace.col_labels) == _pieces(tokenizer, ids)
 
 
 def test_noise_trace_over_a_subject_of_several_pieces_matches_reference(tokenizer_family):
     _, tokenizer, model, hf = tokenizer_family
     grid = tw.noise_trace(model, PROMPT, SUBJECT, TARGET, samples=2, progress=False)
-    ids = _ids(tokenizer, PROMPT)
+    ids = _prompt_ids(tokenizer, PROMPT)
     subject = _span(tokenizer, ids, SUBJECT)
     assert list(grid.col_labels) == _pieces(tokenizer, ids)
     assert list(grid.subject) == subject
@@ -147,8 +159,8 @@ def _assert_close(values, expected):
 def test_aligned_patch_of_prompts_of_different_lengths_matches_reference(tokenizer_family):
     _, tokenizer, model, hf = tokenizer_family
     grid = tw.patch(model, PROMPT, OTHER, TARGET, align=True, progress=False)
-    clean, corrupt, target = (_ids(tokenizer, text) for text in (PROMPT, OTHER, TARGET))
-    target = target[0]
+    clean, corrupt = (_prompt_ids(tokenizer, text) for text in (PROMPT, OTHER))
+    target = _ids(tokenizer, TARGET)[0]
     _assert_close(grid.values, np.array(_aligned_reference(hf, clean, corrupt, target)))
     # restoring the whole last-layer state at the last token gives the clean run
     assert abs(grid.values[-1, -1] / grid.clean_score - 1) < RTOL
@@ -175,4 +187,4 @@ def test_subject_not_in_prompt_names_the_pieces(tokenizer_family):
     _, tokenizer, model, _ = tokenizer_family
     with pytest.raises(tw.PromptError, match="is not in the prompt") as err:
         tw.noise_trace(model, PROMPT, "Coliseum", TARGET, samples=1, progress=False)
-    assert repr(_pieces(tokenizer, _ids(tokenizer, PROMPT))[1]) in str(err.value)
+    assert repr(_pieces(tokenizer, _prompt_ids(tokenizer, PROMPT))[1]) in str(err.value)

@@ -36,8 +36,20 @@ def _show(tokens: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(repr(t) for t in tokens) + "]"
 
 
+def _leading_bos(tokenizer: Any, text: str, ids: list[int]) -> list[int]:
+    """``[bos]`` when the tokenizer puts its BOS token before ``text`` by default (Gemma's
+    ``<bos>``, Llama 2's ``<s>``), else ``[]``. Such models were trained to see it first and
+    predict poorly without it; other special tokens a tokenizer may add (an EOS after the text)
+    are left out, since the prediction is read at the text's last token."""
+    bos = getattr(tokenizer, "bos_token_id", None)
+    if bos is None or ids[:1] == [bos]:
+        return []
+    return [bos] if tokenizer(text)["input_ids"][:1] == [bos] else []
+
+
 def tokenize(tokenizer: Any, text: str, subject: str | None = None) -> Prompt:
-    """Tokenize ``text`` without special tokens and find ``subject``'s tokens in it.
+    """Tokenize ``text`` as the model reads it (after the BOS token its tokenizer adds by
+    default, if any, and without other special tokens) and find ``subject``'s tokens in it.
 
     The subject span is every token whose characters overlap the first occurrence of ``subject``
     in ``text`` (a string match, so "Eiffel Tower" finds " Eiffel", " Tower"). A subject that
@@ -47,7 +59,9 @@ def tokenize(tokenizer: Any, text: str, subject: str | None = None) -> Prompt:
         raise PromptError(f"the prompt is empty or whitespace ({text!r}); give the text that "
                           "should make the model predict the target")
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids = tuple(enc["input_ids"])
+    bos = _leading_bos(tokenizer, text, enc["input_ids"])
+    ids = tuple(bos + list(enc["input_ids"]))
+    offsets = [(0, 0)] * len(bos) + [tuple(o) for o in enc["offset_mapping"]]
     tokens = tuple(tokenizer.decode([i]) for i in ids)
     span: tuple[int, ...] = ()
     if subject is not None:
@@ -56,7 +70,7 @@ def tokenize(tokenizer: Any, text: str, subject: str | None = None) -> Prompt:
             raise PromptError(f"subject {subject!r} is not in the prompt {text!r}; the prompt's "
                               f"tokens are {_show(tokens)}")
         end = start + len(subject)
-        span = tuple(i for i, (a, b) in enumerate(enc["offset_mapping"]) if a < end and b > start)
+        span = tuple(i for i, (a, b) in enumerate(offsets) if a < end and b > start)
         if text.find(subject, start + 1) >= 0:
             warnings.warn(f"subject {subject!r} occurs {text.count(subject)} times in the prompt; "
                           f"using the first, tokens {list(span)} {_show([tokens[i] for i in span])}"
