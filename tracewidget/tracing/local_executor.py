@@ -153,10 +153,12 @@ _PLAIN_HEADS: weakref.WeakKeyDictionary[torch.nn.Module, bool] = weakref.WeakKey
 
 def plain_head(model: Any) -> torch.nn.Linear | None:
     """The output embedding of ``model`` when its last recording (`run_prompt` with logits)
-    found the logits to be exactly that embedding of the base model's final hidden states,
-    else None (not seen yet, another head, or logits changed after it)."""
+    found the logits to be exactly that embedding of the base model's final hidden states and
+    its weights are in memory, else None (not seen yet, another head, logits changed after it,
+    or weights that an offloading hook loads only for the module's own forward)."""
     module = hf_module(model)
-    return module.get_output_embeddings() if _PLAIN_HEADS.get(module, False) else None
+    head = module.get_output_embeddings() if _PLAIN_HEADS.get(module, False) else None
+    return head if head is not None and head.weight.device.type != "meta" else None
 
 
 def _watch_head(module: torch.nn.Module, stack: ExitStack) -> dict[str, torch.Tensor] | None:
@@ -350,7 +352,7 @@ class LocalRunner:
             if head is None:
                 scores = metric(out.logits[0])
             else:
-                last = out.last_hidden_state[0, pack.lasts]
+                last = out.last_hidden_state[0, pack.lasts].to(head.weight.device)
                 scores = metric.of_hidden(last, head.weight, head.bias)
         back = torch.tensor(pack.rank, device=scores.device)
         return scores.view(n_runs, repeats)[back].flatten()
