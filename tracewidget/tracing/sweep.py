@@ -186,14 +186,14 @@ def sweep_scores(model: object, ids: torch.Tensor, runs: list[Run], shape: tuple
         patches = [Patch(i, site, value) for i, run in enumerate(chunk)
                    for site, value in run.patches]
         try:
-            chunk_scores = runner(len(chunk), patches, metric)
+            batch_scores = runner(len(chunk), patches, metric)
         except RuntimeError as err:  # out of memory: halve the batch and go on
             if not _out_of_memory(err) or len(chunk) == 1:
                 raise
             most = len(chunk) // 2
             chunks.insert(0, chunk)
             continue
-        chunk_scores = chunk_scores.view(len(chunk), repeats).cpu().numpy()
+        chunk_scores = batch_scores.view(len(chunk), repeats).cpu().numpy()
         filled = 0
         for run, row in zip(chunk, chunk_scores, strict=True):
             cells = unpatched if not run.patches else [run.cell]
