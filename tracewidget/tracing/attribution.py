@@ -165,11 +165,10 @@ def attribution_noise_trace(model: Any, prompt: str, subject: str, target: str |
     noised, grads, logits = executor_for(model).gradients(ids, setup.wanted, setup.metric,
                                                           setup.corruption)
     base_score = float(setup.metric(logits).mean())
-    first = min(setup.corruption.positions)
     values = np.full((len(setup.layer_rows), len(setup.cols)), base_score)
     for r, row in enumerate(setup.layer_rows):
         for c, col in enumerate(setup.cols):
-            if col < first:  # before the subject the noised run is the clean one
+            if setup.restores_nothing(col):
                 continue
             for layer in window_layers(row, setup.window, n_layers):
                 key = (component, layer)

@@ -400,9 +400,7 @@ def noise_trace(model: Any, prompt: str, subject: str, target: str | None = None
         runs = []
         for r, row in enumerate(setup.layer_rows):
             for c, col in enumerate(setup.cols):
-                # before the subject the noised run equals the clean one: such a cell is the
-                # noised run itself, computed once for all of them
-                if col < min(corruption.positions):
+                if setup.restores_nothing(col):  # the noised run, computed once for all
                     runs.append(Run((r, c)))
                     continue
                 patches = [(Site(component, layer, col),
@@ -467,6 +465,12 @@ class NoiseSetup:
                 "sever": sever, "layers": layer_rows, "positions": cols}
         return cls(prompt_p, ids, component, window, layer_rows, cols, corruption, wanted,
                    clean, bound, spec)
+
+    def restores_nothing(self, col: int) -> bool:
+        """Whether restoring the clean run at prompt position ``col`` changes nothing: before
+        the subject the noised run's states are the clean run's, so such a cell's run is the
+        noised run itself."""
+        return col < min(self.corruption.positions)
 
     def template(self, model: Any, corrupt_score: float, **spec: Any) -> EffectGrid:
         """The trace's empty grid, its corrupt score the mean over the noised runs."""
