@@ -128,10 +128,42 @@ def test_no_network_fails_at_once_without_asking_the_hub(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", from_pretrained)
+    for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(tw.ModelLoadError, match=r"not in the local Hugging Face cache and this "
                        r"machine has no network.*hf download someone/no-such-model-xyz"):
         tw.load_model("someone/no-such-model-xyz")
     assert asked == []
+
+
+def test_behind_a_proxy_the_hub_is_asked_though_its_name_does_not_resolve(monkeypatch):
+    """Behind an HTTPS proxy the proxy resolves the hub's name: no local answer is no reason to
+    refuse (the proxy here leads nowhere, so the hub's own error follows)."""
+    import socket
+
+    import transformers
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    asked = []
+
+    def from_pretrained(source, **kwargs):
+        if not kwargs.get("local_files_only"):
+            asked.append(source)
+            raise OSError("the proxy could not be reached (simulated)")
+        return real(source, **kwargs)
+
+    real = transformers.AutoConfig.from_pretrained
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", from_pretrained)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(tw.ModelLoadError, match="the hub could not be reached"):
+        tw.load_model("someone/no-such-model-xyz")
+    assert asked == ["someone/no-such-model-xyz"]
 
 
 def test_folder_without_config_is_explained(tmp_path):

@@ -57,13 +57,17 @@ def _not_cached(source: str, problem: str) -> ModelLoadError:
 
 def _hub_resolves() -> bool:
     """Whether the hub's host name resolves: on a machine without network it fails at once,
-    where asking the hub would retry for about 25 s before failing."""
+    where asking the hub would retry for about 25 s before failing. Behind an HTTPS proxy the
+    proxy resolves it, so the hub is asked."""
     import socket
+    import urllib.request
     from urllib.parse import urlparse
 
     from huggingface_hub import constants
 
     host = urlparse(constants.ENDPOINT).hostname
+    if urllib.request.getproxies().get("https") and not urllib.request.proxy_bypass(host or ""):
+        return True
     try:
         socket.getaddrinfo(host, 443)
     except (OSError, UnicodeError):
